@@ -147,6 +147,8 @@ def split_spelling(spelling):
         if domain.lower() != KUBERNETES_DOMAIN or '/' in body or not body:
             raise VgpuError('invalid vGPU type %r: a Kubernetes resource name must look like "nvidia.com/NVIDIA_A10-4Q"' % (spelling,))
     words = body.replace('_', ' ').split()
+    if not words:
+        raise VgpuError('invalid vGPU type %r: no type name in it; expected a name such as "A10-4Q"' % (spelling,))
     for word in words[:-1]:
         if word.upper() not in NAME_PREFIXES:
             raise VgpuError('invalid vGPU type %r: unexpected word %r before the type name (allowed: %s)'
