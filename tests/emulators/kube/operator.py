@@ -1,0 +1,210 @@
+"""The GPU Operator and NVIDIA vGPU Device Manager as they act on nodes, played by the emulator.
+
+Facts §5 [S4][S7], seed 003:
+
+- ``nvidia.com/gpu.workload.config`` (``container`` default | ``vm-passthrough`` | ``vm-vgpu``) selects the
+  operands; the operator labels the node ``nvidia.com/gpu.deploy.<operand>=true`` for the operands of that
+  workload and removes the others. Without the label (or with an invalid value) the ClusterPolicy's
+  ``sandboxWorkloads.defaultWorkload`` applies; with ``sandboxWorkloads.enabled: false`` (or no ClusterPolicy)
+  every GPU node is a container node and the label is ignored.
+- container nodes advertise ``nvidia.com/gpu`` (the device plugin); vm-passthrough nodes advertise the sandbox
+  device plugin's passthrough resource (``nvidia.com/GA102GL_A10``...).
+- on vm-vgpu nodes vgpu-device-manager applies the config named by ``nvidia.com/vgpu.config`` (``default``
+  when absent): ``nvidia.com/vgpu.config.state`` goes ``pending`` (sandbox-device-plugin and sandbox-validator
+  paused as ``paused-for-vgpu-change``), then after ``controller_delay`` seconds ``success`` with
+  ``nvidia.com/NVIDIA_<type>`` = count in capacity/allocatable, or ``failed`` for a config the node's GPUs
+  cannot hold (resources unchanged).
+- extended resources a device plugin stops advertising stay in capacity/allocatable at ``"0"`` (kubelet keeps
+  them; seed 003 filters them out with jq ``select(.value != "0")``).
+
+The hardware (GPU model and count per node) is the emulator's own record, like the physical host: editing node
+labels through the API does not change it.
+"""
+import asyncio
+
+from . import catalog
+
+WORKLOAD_LABEL = 'nvidia.com/gpu.workload.config'
+VGPU_CONFIG_LABEL = 'nvidia.com/vgpu.config'
+VGPU_STATE_LABEL = 'nvidia.com/vgpu.config.state'
+DEPLOY_PREFIX = 'nvidia.com/gpu.deploy.'
+PAUSED = 'paused-for-vgpu-change'
+HOST_DRIVER_VERSION = '550.90.05'
+WORKLOADS = ('container', 'vm-passthrough', 'vm-vgpu')
+OPERANDS = {
+    'container': ('driver', 'gpu-feature-discovery', 'container-toolkit', 'device-plugin', 'dcgm', 'dcgm-exporter',
+                  'node-status-exporter', 'operator-validator'),
+    'vm-passthrough': ('sandbox-device-plugin', 'sandbox-validator', 'vfio-manager', 'kata-manager', 'cc-manager'),
+    'vm-vgpu': ('sandbox-device-plugin', 'vgpu-manager', 'vgpu-device-manager', 'sandbox-validator', 'cc-manager'),
+}
+
+
+class GpuOperator(object):
+    def __init__(self, emulator):
+        self.emulator = emulator
+        self.hardware = {}   # node name -> (GpuModel, count)
+        self.applied = {}    # node name -> vGPU config vgpu-device-manager last applied successfully
+        self.tasks = {}      # node name -> running reconcile task
+        self.events = []     # what the controllers did, for tests and debugging
+        self.immediate = False  # while seeding: settle every node at once (the cluster starts in steady state)
+
+    # ------------------------------------------------------------------ wiring
+    def add_node(self, name, model, count):
+        self.hardware[name] = (model, count)
+
+    def _node_kind(self):
+        return self.emulator.kind('', 'v1', 'nodes')
+
+    def _policy(self):
+        kind = self.emulator.kind('nvidia.com', 'v1', 'clusterpolicies')
+        if kind is None:
+            return None
+        items = self.emulator.items(kind)
+        return items[0] if items else None
+
+    def observe(self, kind, before, after):
+        """Called after every write through the API or by seeding."""
+        if kind.kind == 'Node' and after is not None and after['metadata']['name'] in self.hardware:
+            old = (before or {}).get('metadata', {}).get('labels', {})
+            new = after['metadata'].get('labels', {})
+            watched = (WORKLOAD_LABEL, VGPU_CONFIG_LABEL)
+            if before is None or any(old.get(k) != new.get(k) for k in watched):
+                self.schedule(after['metadata']['name'])
+        elif kind.kind == 'ClusterPolicy':
+            for name in self.hardware:
+                self.schedule(name)
+
+    def schedule(self, name):
+        if self.immediate:
+            self._reconcile_now(name)
+            return
+        loop = asyncio.get_running_loop()
+        previous = self.tasks.pop(name, None)
+        if previous is not None and not previous.done():
+            previous.cancel()
+        self.tasks[name] = loop.create_task(self._reconcile(name))
+
+    def state(self):
+        nodes = {}
+        for name, (model, count) in sorted(self.hardware.items()):
+            task = self.tasks.get(name)
+            nodes[name] = {'model': model.token, 'gpus': count, 'applied_config': self.applied.get(name),
+                           'reconciling': bool(task is not None and not task.done())}
+        return {'delay': self.emulator.controller_delay, 'nodes': nodes, 'events': self.events[-200:]}
+
+    # ------------------------------------------------------------------ reconcile
+    def workload(self, node):
+        policy = self._policy()
+        sandbox = (policy or {}).get('spec', {}).get('sandboxWorkloads', {})
+        if not sandbox.get('enabled'):
+            return 'container'
+        value = node['metadata'].get('labels', {}).get(WORKLOAD_LABEL)
+        if value in WORKLOADS:
+            return value
+        default = sandbox.get('defaultWorkload', 'container')
+        return default if default in WORKLOADS else 'container'
+
+    def _reconcile_now(self, name):
+        node = self.emulator.get(self._node_kind(), None, name)
+        if node is None:
+            return
+        workload = self.workload(node)
+        self._set_workload(name, workload)
+        if workload == 'vm-vgpu':
+            self._start_vgpu(name)
+            self._finish_vgpu(name)
+
+    async def _reconcile(self, name):
+        await asyncio.sleep(0)  # after the response to the write that triggered it, as a real controller
+        node = self.emulator.get(self._node_kind(), None, name)
+        if node is None:
+            return
+        workload = self.workload(node)
+        self._set_workload(name, workload)
+        if workload != 'vm-vgpu':
+            return
+        if not self._start_vgpu(name):
+            return
+        await asyncio.sleep(self.emulator.controller_delay)
+        self._finish_vgpu(name)
+
+    def _set_workload(self, name, workload):
+        model, count = self.hardware[name]
+        operands = OPERANDS[workload]
+
+        def mutate(node):
+            labels = node['metadata'].setdefault('labels', {})
+            for key in [k for k in labels if k.startswith(DEPLOY_PREFIX)]:
+                if key[len(DEPLOY_PREFIX):] not in operands:
+                    del labels[key]
+            for operand in operands:
+                if labels.get(DEPLOY_PREFIX + operand) != PAUSED:
+                    labels[DEPLOY_PREFIX + operand] = 'true'
+            if workload == 'vm-vgpu':
+                labels['nvidia.com/vgpu.present'] = 'true'
+                labels['nvidia.com/vgpu.host-driver-version'] = HOST_DRIVER_VERSION
+            else:
+                labels.pop('nvidia.com/vgpu.present', None)
+                labels.pop('nvidia.com/vgpu.host-driver-version', None)
+            if workload == 'container':
+                _set_resources(node, {'nvidia.com/gpu': count})
+            elif workload == 'vm-passthrough':
+                _set_resources(node, {model.passthrough_resource: count})
+        self.emulator.controller_update(self._node_kind(), None, name, mutate)
+        if workload != 'vm-vgpu':
+            self.applied.pop(name, None)
+
+    def _start_vgpu(self, name):
+        """Returns False when the wanted config is already applied (nothing to do)."""
+        node = self.emulator.get(self._node_kind(), None, name)
+        labels = node['metadata'].get('labels', {})
+        config = labels.get(VGPU_CONFIG_LABEL) or 'default'
+        if self.applied.get(name) == config and labels.get(VGPU_STATE_LABEL) == 'success':
+            return False
+
+        def mutate(obj):
+            obj_labels = obj['metadata'].setdefault('labels', {})
+            obj_labels[VGPU_STATE_LABEL] = 'pending'
+            for operand in ('sandbox-device-plugin', 'sandbox-validator'):
+                if obj_labels.get(DEPLOY_PREFIX + operand) == 'true':
+                    obj_labels[DEPLOY_PREFIX + operand] = PAUSED
+        self.emulator.controller_update(self._node_kind(), None, name, mutate)
+        self.events.append({'node': name, 'config': config, 'state': 'pending'})
+        return True
+
+    def _finish_vgpu(self, name):
+        model, count = self.hardware[name]
+        node = self.emulator.get(self._node_kind(), None, name)
+        if node is None:
+            return
+        config = node['metadata'].get('labels', {}).get(VGPU_CONFIG_LABEL) or 'default'
+        try:
+            vgpu_type, per_gpu = catalog.resolve_vgpu_config(config, model)
+        except ValueError as exc:
+            state, reason, resources = 'failed', str(exc), None
+        else:
+            state, reason, resources = 'success', '', {catalog.vgpu_resource(vgpu_type): per_gpu * count}
+
+        def mutate(obj):
+            labels = obj['metadata'].setdefault('labels', {})
+            labels[VGPU_STATE_LABEL] = state
+            for operand in ('sandbox-device-plugin', 'sandbox-validator'):
+                if labels.get(DEPLOY_PREFIX + operand) == PAUSED:
+                    labels[DEPLOY_PREFIX + operand] = 'true'
+            if resources is not None:
+                _set_resources(obj, resources)
+        self.emulator.controller_update(self._node_kind(), None, name, mutate)
+        if state == 'success':
+            self.applied[name] = config
+        self.events.append({'node': name, 'config': config, 'state': state, 'reason': reason})
+
+
+def _set_resources(node, wanted):
+    """Advertise ``wanted`` nvidia.com resources; the others this node had drop to "0" but stay listed."""
+    status = node.setdefault('status', {})
+    for field in ('capacity', 'allocatable'):
+        resources = status.setdefault(field, {})
+        for key in [k for k in resources if k.startswith('nvidia.com/')]:
+            resources[key] = '0'
+        for key, value in wanted.items():
+            resources[key] = str(value)
