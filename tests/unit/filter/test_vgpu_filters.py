@@ -61,8 +61,9 @@ def test_vgpu_max_instances():
     assert vgpu_max_instances('H200-4C') == 32
 
 
-@pytest.mark.parametrize('spelling,gpu,named', [('A10-4X', None, "'A10-4X'"), ('A10-4Q', 'Z9', "'Z9'"), ('A10-4Q', '25b6', "'25b6'"),
-                                               (None, None, 'got None')])
+@pytest.mark.parametrize('spelling,gpu,named', [
+    ('A10-4X', None, "'A10-4X'"), ('A10-4Q', 'Z9', "'Z9'"), ('A10-4Q', '25b6', "'25b6'"), (None, None, 'got None'),
+])
 def test_vgpu_max_instances_error_names_the_input(spelling, gpu, named):
     with pytest.raises(AnsibleFilterError) as err:
         vgpu_max_instances(spelling, gpu)
