@@ -17,6 +17,8 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export NO_COLOR := 1
+export PY_COLORS := 0
 
 .PHONY: help setup test demo sanity lint unit integration molecule build clean
 
