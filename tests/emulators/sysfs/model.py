@@ -185,6 +185,8 @@ class Host(object):
         self.creatable_format = creatable_format
         self.bus_autoprobe = True
         self._next_group = 0
+        self._cache = {}
+        self._listing = {}
         self.drivers = {}
         for drv in [
             Driver('pcieport', 'pcieport', lambda d: d.cls >> 8 == 0x0604),
@@ -518,6 +520,7 @@ class Host(object):
         if key in self.in_use:
             raise ValueError('%s is already used by VM %s' % (device, self.in_use[key]))
         self.in_use[key] = vm_name
+        self.changed()
         if key.startswith('mdev:'):
             self.mdevs[key[5:]].vm_name = vm_name
         return group
@@ -527,6 +530,7 @@ class Host(object):
         if key not in self.in_use:
             raise ValueError('%s is not used by a VM' % device)
         del self.in_use[key]
+        self.changed()
         if key.startswith('mdev:'):
             self.mdevs[key[5:]].vm_name = ''
         return group
@@ -582,7 +586,10 @@ class Host(object):
         try:
             if code is not None:
                 raise _err(code)
-            node.store(text)
+            try:
+                node.store(text)
+            finally:
+                self.changed()
         except OSError as exc:
             self.writes.append((len(self.writes) + 1, '/sys' + path, text, errno.errorcode.get(exc.errno, str(exc.errno))))
             raise
@@ -590,15 +597,31 @@ class Host(object):
 
     # -- lookups ------------------------------------------------------------------------------------------------------
     def lookup(self, path):
-        """The node at ``path`` without following symlinks (the kernel resolves them before FUSE sees a path)."""
-        node = self.root()
-        for part in [p for p in path.split('/') if p]:
-            if node.kind != 'dir':
+        """The node at ``path`` without following symlinks (the kernel resolves them before FUSE sees a path).
+
+        Directory listings are cached until the next write: the tree's shape only changes on a write (attribute
+        values are still computed on every read).
+        """
+        key = path.rstrip('/') or '/'
+        if key in self._cache:
+            return self._cache[key]
+        if key == '/':
+            node = self.root()
+        else:
+            parent = self.lookup(posixpath.dirname(key))
+            if parent is None or parent.kind != 'dir':
                 return None
-            node = node.children().get(part)
-            if node is None:
-                return None
+            if parent not in self._listing:
+                self._listing[parent] = parent.children()
+            node = self._listing[parent].get(posixpath.basename(key))
+        if node is not None:
+            self._cache[key] = node
         return node
+
+    def changed(self):
+        """Forget cached listings: called after every write that went through and on attach/detach."""
+        self._cache = {}
+        self._listing = {}
 
     def resolve(self, path, follow_last=True, _depth=0):
         """Like the kernel's path walk: follow symlinks in the middle (and at the end when ``follow_last``)."""
