@@ -160,12 +160,15 @@ func newHostState(host *simulator.HostSystem, models []*gpuModel, vmVersion stri
 	gmRef, psRef := h.gm.Self, h.ps.Self
 	host.ConfigManager.GraphicsManager = &gmRef
 	host.ConfigManager.PciPassthruSystem = &psRef
+	// Stock vcsim leaves host.capability unset (reading it crashes its Fetch); unset applyNow follows
+	// deviceRebindWithoutRebootSupported [S9], false here: passthrough changes wait for a reboot.
+	capability := types.HostCapability{}
 	if host.Capability != nil {
-		capability := *host.Capability
-		no := false
-		capability.DeviceRebindWithoutRebootSupported = &no
-		host.Capability = &capability
+		capability = *host.Capability
 	}
+	no := false
+	capability.DeviceRebindWithoutRebootSupported = &no
+	host.Capability = &capability
 	h.render(nil)
 	return h
 }

@@ -1,0 +1,239 @@
+"""Fixtures for the vSphere tests: vcsim with the GPU add-on, started and stopped through its stable command line
+(``tests/emulators/vcsim/vcsim-gpu up|down``), a pyvmomi session to verify what modules did, the add-on's control
+API (SOAP call counts, fault injection, host state), and real ``ansible-playbook`` runs."""
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+VCSIM_GPU = os.path.join(REPO, 'tests', 'emulators', 'vcsim', 'vcsim-gpu')
+VENV_BIN = os.path.dirname(sys.executable)
+NO_TLS_CHECK = ssl._create_unverified_context()  # pylint: disable=protected-access  # the simulator's self-signed cert
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class Sim(object):
+    """A running vcsim-gpu: connection env, control API and pyvmomi helpers."""
+
+    def __init__(self, env):
+        self.env = env
+        self.port = int(env['VMWARE_PORT'])
+        self.control_url = env['VCSIM_GPU_CONTROL']
+        self._si = None
+
+    # -- control API --------------------------------------------------------------------------------
+    def control(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.control_url + '/' + path, data=data, method=method,
+                                         headers={'Content-Type': 'application/json'})
+        with urllib.request.urlopen(request, context=NO_TLS_CHECK, timeout=30) as response:
+            return json.load(response)
+
+    def calls(self):
+        return self.control('GET', 'calls')['methods']
+
+    def reset_calls(self):
+        self.control('POST', 'calls/reset')
+
+    def inject(self, method, fault, message='', target='', count=1):
+        return self.control('POST', 'faults', {'method': method, 'fault': fault, 'message': message,
+                                               'target': target, 'count': count})
+
+    def state(self):
+        return dict((h['name'], h) for h in self.control('GET', 'state')['hosts'])
+
+    def restart_hostengine(self, host):
+        return self.control('POST', 'hosts/%s/hostengine-restart' % host)
+
+    # -- pyvmomi ------------------------------------------------------------------------------------
+    @property
+    def si(self):
+        if self._si is None:
+            from pyVim.connect import SmartConnect  # pylint: disable=import-outside-toplevel
+            self._si = SmartConnect(host='127.0.0.1', port=self.port, user=self.env['VMWARE_USER'],
+                                    pwd=self.env['VMWARE_PASSWORD'], sslContext=NO_TLS_CHECK)
+        return self._si
+
+    def close(self):
+        if self._si is not None:
+            from pyVim.connect import Disconnect  # pylint: disable=import-outside-toplevel
+            Disconnect(self._si)
+            self._si = None
+
+    def objects(self, vim_type):
+        content = self.si.RetrieveContent()
+        view = content.viewManager.CreateContainerView(content.rootFolder, [vim_type], True)
+        try:
+            return list(view.view)
+        finally:
+            view.DestroyView()
+
+    def host(self, name):
+        from pyVmomi import vim  # pylint: disable=import-outside-toplevel
+        return next(h for h in self.objects(vim.HostSystem) if h.name == name)
+
+    def vm(self, name):
+        from pyVmomi import vim  # pylint: disable=import-outside-toplevel
+        return next(v for v in self.objects(vim.VirtualMachine) if v.name == name)
+
+    def wait(self, task):
+        from pyVim.task import WaitForTask  # pylint: disable=import-outside-toplevel
+        return WaitForTask(task)
+
+    def power_off(self, name):
+        vm = self.vm(name)
+        if vm.runtime.powerState != 'poweredOff':
+            self.wait(vm.PowerOffVM_Task())
+        return vm
+
+    def reboot(self, name):
+        """Maintenance mode, RebootHost_Task, exit (the add-on's reboot model: pending settings become active)."""
+        host = self.host(name)
+        for vm in host.vm:
+            if vm.runtime.powerState != 'poweredOff':
+                self.wait(vm.PowerOffVM_Task())
+        self.wait(host.EnterMaintenanceMode_Task(0))
+        self.wait(host.RebootHost_Task(False))
+        self.wait(host.ExitMaintenanceMode_Task(0))
+
+    def shared_direct(self, *hosts):
+        """Hosts in Shared Direct mode, active (UpdateGraphicsConfig + nv-hostengine restart)."""
+        from pyVmomi import vim  # pylint: disable=import-outside-toplevel
+        for name in hosts:
+            manager = self.host(name).configManager.graphicsManager
+            manager.UpdateGraphicsConfig(vim.host.GraphicsConfig(hostDefaultGraphicsType='sharedDirect',
+                                                                 sharedPassthruAssignmentPolicy='performance'))
+            self.restart_hostengine(name)
+
+    def gpu_devices(self, vm_name):
+        from pyVmomi import vim  # pylint: disable=import-outside-toplevel
+        return [d for d in self.vm(vm_name).config.hardware.device if isinstance(d, vim.vm.device.VirtualPCIPassthrough)]
+
+
+def start_sim(**options):
+    port = free_port()
+    command = [VCSIM_GPU, 'up', '--port', str(port)]
+    for key, value in options.items():
+        command += ['--' + key.replace('_', '-'), str(value)]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+    if result.returncode != 0:
+        raise RuntimeError('vcsim-gpu did not start: %s%s' % (result.stdout, result.stderr))
+    env = dict(line.split('=', 1) for line in result.stdout.splitlines() if '=' in line)
+    for key in ('VMWARE_HOST', 'VMWARE_PORT', 'VMWARE_USER', 'VMWARE_PASSWORD', 'VMWARE_VALIDATE_CERTS'):
+        assert key in env, 'vcsim-gpu up did not print %s: %s' % (key, result.stdout)
+    return Sim(env)
+
+
+def stop_sim(sim):
+    sim.close()
+    subprocess.run([VCSIM_GPU, 'down', '--port', str(sim.port)], cwd=REPO, capture_output=True, text=True,
+                   timeout=60, check=True)
+
+
+@pytest.fixture
+def sim_factory():
+    """Start simulators with chosen options (clusters, hosts, vms, gpus, vm_version...); all stop at the end."""
+    started = []
+
+    def make(**options):
+        sim = start_sim(**options)
+        started.append(sim)
+        return sim
+    yield make
+    for sim in started:
+        stop_sim(sim)
+
+
+@pytest.fixture
+def sim(sim_factory):
+    """One cluster DC0_C0 of 2 hosts (DC0_C0_H0, DC0_C0_H1), each with GPUs a10 x2, t4, a100 (default mix);
+    VMs DC0_C0_RP0_VM0/VM1 at vmx-19, powered on."""
+    return sim_factory(clusters=1, hosts=2, vms=2, vm_version='vmx-19')
+
+
+class PlaybookRun(object):
+    def __init__(self, completed, results):
+        self.rc = completed.returncode
+        self.stdout = completed.stdout
+        self.stderr = completed.stderr
+        self.results = results
+
+    @property
+    def output(self):
+        return self.stdout + self.stderr
+
+    def __getitem__(self, name):
+        return self.results[name]
+
+
+@pytest.fixture
+def playbook(tmp_path):
+    """Run tasks with real ansible-playbook against a simulator.
+
+    ``playbook(sim, [task, ...], check=False, diff=True, env=None)``: each task is a dict with one module call;
+    a task with ``name`` gets its result saved (``ignore_errors`` is set on all of them, so refusals are
+    results too). Returns :class:`PlaybookRun` whose ``[name]`` is that task's registered result.
+    """
+    counter = [0]
+
+    def run(sim, tasks, check=False, diff=True, env=None, connection=True):
+        counter[0] += 1
+        result_file = tmp_path / ('results-%d.json' % counter[0])
+        play_tasks, names = [], []
+        for index, task in enumerate(tasks):
+            task = dict(task)
+            name = task.pop('name', 't%d' % index)
+            names.append(name)
+            task.update(register='r_%s' % name.replace('-', '_'), ignore_errors=True)
+            play_tasks.append(task)
+        saved = dict((n, '{{ r_%s | default(None) }}' % n.replace('-', '_')) for n in names)
+        play_tasks.append({'name': 'save results', 'ansible.builtin.copy': {'content': '{{ saved | to_json }}', 'dest': str(result_file)},
+                           'vars': {'saved': saved}, 'check_mode': False, 'diff': False})
+        play = [{'hosts': 'localhost', 'gather_facts': False, 'tasks': play_tasks}]
+        path = tmp_path / ('play-%d.yml' % counter[0])
+        path.write_text(yaml.safe_dump(play, sort_keys=False))
+        run_env = dict(os.environ)
+        run_env['PATH'] = VENV_BIN + os.pathsep + run_env.get('PATH', '')
+        run_env['ANSIBLE_PYTHON_INTERPRETER'] = sys.executable
+        run_env['ANSIBLE_LOCALHOST_WARNING'] = 'false'
+        run_env['ANSIBLE_INVENTORY_UNPARSED_WARNING'] = 'false'
+        run_env['ANSIBLE_NOCOLOR'] = '1'
+        if connection:
+            run_env.update((k, v) for k, v in sim.env.items() if k.startswith('VMWARE_'))
+        run_env.update(env or {})
+        command = [os.path.join(VENV_BIN, 'ansible-playbook'), str(path)]
+        if check:
+            command.append('--check')
+        if diff:
+            command.append('--diff')
+        completed = subprocess.run(command, cwd=str(tmp_path), env=run_env, capture_output=True, text=True, timeout=600, check=False)
+        results = {}
+        if result_file.exists():
+            results = json.loads(result_file.read_text())
+        if not results:
+            raise AssertionError('ansible-playbook did not save results (rc %d):\n%s\n%s' % (completed.returncode, completed.stdout, completed.stderr))
+        return PlaybookRun(completed, results)
+    return run
+
+
+def wait_until(predicate, what, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError('timed out waiting for %s' % what)
