@@ -163,6 +163,7 @@ class Function(object):
         self.override = override
         self.group = group
         self.vm = vm
+        self.gpu_pf = False
 
 
 class Gpu(object):

@@ -11,6 +11,7 @@ import errno
 import fcntl
 import os
 import time
+import traceback
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import plan as spine
 from ansible_collections.gpuvirt.core.plugins.module_utils.host import inventory, layout, vdm_config
@@ -50,24 +51,52 @@ class HostLock(object):
         return False
 
 
-def _fail_plan_error(module, exc):
-    module.fail_json(msg=exc.msg, **exc.details)
+class ModuleFailure(Exception):
+    """A failure to report with fail_json, carrying its result keys."""
+
+    def __init__(self, msg, **details):
+        super(ModuleFailure, self).__init__(msg)
+        self.msg = msg
+        self.details = details
+
+
+def finish(module, body):
+    """Run ``body()`` -> result dict; PlanError/ModuleFailure become fail_json, called outside the ``except`` block so
+    Ansible does not present a planned refusal as a crash."""
+    failure = None
+    try:
+        result = body()
+    except spine.PlanError as exc:
+        failure = (exc.msg, exc.details)
+    except ModuleFailure as exc:
+        failure = (exc.msg, exc.details)
+    except Exception as exc:  # pylint: disable=broad-except
+        failure = ('%s: %s' % (exc.__class__.__name__, exc), {'exception': traceback.format_exc()})
+    if failure is not None:
+        module.fail_json(msg=failure[0], **failure[1])
+    module.exit_json(**result)
+
+
+def apply_failure(exc, **extra):
+    """The ModuleFailure for a failed apply: the spine's report of what is left, plus ``extra``."""
+    details = exc.report()
+    details.update(extra)
+    return ModuleFailure(exc.message(), changed=bool(exc.applied), **details)
 
 
 # --- host_gpu_info -----------------------------------------------------------------------------------------------
 
 def run_info(module):
     host = HostRoot(module.params['host_root'])
-    if not os.path.isdir(host.sys_path('bus', 'pci', 'devices')):
-        module.fail_json(msg='host_root %s has no sys/bus/pci/devices: is it the root of a Linux host (or a mount of one)?'
-                         % host.root)
-    try:
+
+    def body():
+        if not os.path.isdir(host.sys_path('bus', 'pci', 'devices')):
+            raise ModuleFailure('host_root %s has no sys/bus/pci/devices: is it the root of a Linux host (or a mount of one)?'
+                                % host.root)
         inv = inventory.scan(host)
         gpus = layout.select_gpus(inv, module.params['devices'])
-    except spine.PlanError as exc:
-        _fail_plan_error(module, exc)
-    module.exit_json(changed=False, gpus=[g.as_dict() for g in gpus], iommu=inv.iommu(),
-                     vgpu_backends=sorted(set(g.backend for g in gpus)))
+        return dict(changed=False, gpus=[g.as_dict() for g in gpus], iommu=inv.iommu(), vgpu_backends=sorted(set(g.backend for g in gpus)))
+    finish(module, body)
 
 
 # --- host_vgpu ---------------------------------------------------------------------------------------------------
@@ -115,11 +144,12 @@ def plan_vgpu(module, host, inv):
 def run_vgpu(module):
     params = module.params
     host = HostRoot(params['host_root'])
-    if params['config_file'] and params['vgpu_type']:
-        module.fail_json(msg='give either vgpu_type or config_file, not both')
-    if bool(params['config_file']) != bool(params['selected_config']):
-        module.fail_json(msg='config_file and selected_config go together')
-    try:
+
+    def body():
+        if params['config_file'] and params['vgpu_type']:
+            raise ModuleFailure('give either vgpu_type or config_file, not both')
+        if bool(params['config_file']) != bool(params['selected_config']):
+            raise ModuleFailure('config_file and selected_config go together')
         with HostLock(host, params['lock_timeout']):
             inv = inventory.scan(host)
             planner, gpus = plan_vgpu(module, host, inv)
@@ -127,7 +157,7 @@ def run_vgpu(module):
                 outcome = spine.execute(planner.plan, module.check_mode)
             except spine.ApplyError as exc:
                 after = inventory.scan(host)
-                module.fail_json(msg=exc.message(), changed=bool(exc.applied), **_apply_report(exc, after, gpus))
+                raise apply_failure(exc, **_apply_report(exc, after, gpus))
             if not module.check_mode:
                 inv.cache.save()
             result = outcome.result(diff=module._diff)  # pylint: disable=protected-access
@@ -142,9 +172,8 @@ def run_vgpu(module):
                 result['gpus'] = _planned_layout(gpus, planner)
             for warning in planner.plan.warnings:
                 module.warn(warning)
-    except spine.PlanError as exc:
-        _fail_plan_error(module, exc)
-    module.exit_json(**result)
+            return result
+    finish(module, body)
 
 
 def _layout(gpus):
@@ -172,7 +201,7 @@ def _planned_layout(gpus, planner):
 
 def _apply_report(exc, after, gpus):
     """What the module leaves behind after a failed apply: the spine's report plus the re-read layout."""
-    report = exc.report()
+    report = {}
     report['created'] = [c.target for c in exc.applied if c.action == 'create']
     report['removed'] = [c.target for c in exc.applied if c.action == 'remove']
     report['gpus'] = _layout([after.gpu(g.address) for g in gpus])

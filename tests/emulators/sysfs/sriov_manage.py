@@ -41,8 +41,11 @@ class Script(object):
     def echo(self, value, *parts):
         """``echo value > file``: on failure print bash's message and carry on (status 1)."""
         try:
-            with open(os.path.join(*parts), 'w') as handle:
-                handle.write('%s\n' % value)
+            fd = os.open(os.path.join(*parts), os.O_WRONLY | os.O_TRUNC)
+            try:
+                os.write(fd, ('%s\n' % value).encode())   # one write(2), as bash's echo does
+            finally:
+                os.close(fd)
             return 0
         except OSError as exc:
             sys.stderr.write('sriov-manage: echo: write error: %s\n' % os.strerror(exc.errno or 5))

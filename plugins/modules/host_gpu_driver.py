@@ -1,0 +1,116 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpuvirt.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: host_gpu_driver
+short_description: Bind NVIDIA GPUs to vfio-pci for passthrough, or back to nvidia, on a Linux KVM host
+version_added: 0.1.0
+description:
+  - Binds each GPU, and by default the other functions of its IOMMU group (such as its audio function), the way driverctl
+    does it through sysfs, unbind from the current driver, C(driver_override), C(drivers_probe), then checks the result.
+  - C(driver=nvidia) clears the override and lets the kernel pick the default driver again (nvidia for the GPU).
+  - Refuses devices in use by a running VM, SR-IOV virtual functions, GPUs with VFs enabled, and GPUs with vGPUs (unless I(force),
+    which removes the vGPUs first).
+  - With I(persist), writes a driverctl override (C(host_root/etc/driverctl.d/pci-ADDRESS)) or a modprobe configuration so the
+    binding survives a reboot.
+author:
+  - gpuvirt.core contributors
+extends_documentation_fragment:
+  - gpuvirt.core.host
+options:
+  devices:
+    description:
+      - PCI addresses of GPUs (or of another function of a GPU's IOMMU group).
+    type: list
+    elements: str
+    required: true
+  driver:
+    description:
+      - C(vfio-pci) for passthrough, C(nvidia) to give the GPU back to the host driver.
+    type: str
+    required: true
+    choices: [vfio-pci, nvidia]
+  include_iommu_group:
+    description:
+      - Also bind the other functions of each GPU's IOMMU group; VFIO needs the whole group.
+    type: bool
+    default: true
+  force:
+    description:
+      - Rebind devices a running VM uses, and remove the GPU's vGPUs first; listed in C(forced) and C(removed).
+    type: bool
+    default: false
+  persist:
+    description:
+      - Make the binding survive a reboot (see I(persist_method)).
+    type: bool
+    default: false
+  persist_method:
+    description:
+      - C(driverctl) writes one override file per address (read by driverctl's udev rule at boot).
+      - C(modprobe) writes C(options vfio-pci ids=...) and softdeps to C(host_root/etc/modprobe.d/gpuvirt-vfio.conf); it binds
+        every device with those PCI ids, and needs an initramfs update on most distributions.
+    type: str
+    choices: [driverctl, modprobe]
+    default: driverctl
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+'''
+
+EXAMPLES = r'''
+- name: Give a GPU (and its audio function) to vfio-pci, persistently
+  gpuvirt.core.host_gpu_driver:
+    devices: ["0000:3b:00.0"]
+    driver: vfio-pci
+    persist: true
+
+- name: Back to the NVIDIA driver
+  gpuvirt.core.host_gpu_driver:
+    devices: ["0000:3b:00.0"]
+    driver: nvidia
+    persist: true
+'''
+
+RETURN = r'''
+devices:
+  description: Each function concerned with its C(driver) and C(driver_override) after the run.
+  returned: always
+  type: list
+  elements: dict
+removed:
+  description: vGPUs removed first (with I(force)).
+  returned: always
+  type: list
+  elements: str
+forced:
+  description: Devices or vGPUs in use that I(force) changed.
+  returned: always
+  type: list
+  elements: dict
+changes:
+  description: The planned or applied changes.
+  returned: always
+  type: list
+  elements: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpuvirt.core.plugins.module_utils.host.args import HOST_GPU_DRIVER, spec
+from ansible_collections.gpuvirt.core.plugins.module_utils.host.binding import run_binding
+
+
+def main():
+    module = AnsibleModule(argument_spec=spec(HOST_GPU_DRIVER), supports_check_mode=True)
+    run_binding(module)
+
+
+if __name__ == '__main__':
+    main()
