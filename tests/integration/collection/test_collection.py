@@ -34,7 +34,7 @@ def installed(tmp_path_factory):
 
 
 def test_tarball_has_the_collection_and_nothing_local(installed):
-    tarball, _, _ = installed
+    tarball = installed[0]
     with tarfile.open(str(tarball)) as tar:
         names = tar.getnames()
         manifest = json.load(tar.extractfile('MANIFEST.json'))
@@ -49,7 +49,7 @@ def test_tarball_has_the_collection_and_nothing_local(installed):
 
 
 def test_installed_filter_docs_render(installed):
-    _, path, env = installed
+    path, env = installed[1:]
     assert (path / 'plugins' / 'module_utils' / 'vgpu').is_dir()
     out = _run([os.path.join(BIN, 'ansible-doc'), '-t', 'filter', 'gpuvirt.core.vgpu_profile'], env=env)
     assert 'vgpu_profile' in out and 'framebuffer_mib' in out
@@ -58,7 +58,7 @@ def test_installed_filter_docs_render(installed):
 
 
 def test_installed_filter_works_in_a_playbook(installed, tmp_path):
-    _, _, env = installed
+    env = installed[2]
     playbook = tmp_path / 'p.yml'
     playbook.write_text("""
 - hosts: localhost
