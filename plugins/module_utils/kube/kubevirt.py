@@ -1,0 +1,282 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpuvirt.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""KubeVirt ``permittedHostDevices``: validate and derive entries, plan the one merge patch (pure), apply it.
+
+Facts §6 [S6]: ``spec.configuration.permittedHostDevices.pciHostDevices[]`` = {pciVendorSelector "10DE:2236",
+resourceName, externalResourceProvider}; ``mediatedDevices[]`` = {mdevNameSelector "NVIDIA A10-12Q",
+resourceName, externalResourceProvider}; ``externalResourceProvider: true`` when the NVIDIA sandbox device plugin
+advertises the resource (seed 003). Feature gates live in ``developerConfiguration.featureGates``;
+``DisableMDEVConfiguration`` is deprecated since v1.8.0 in favour of ``mediatedDevicesConfiguration.enabled:
+false``.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import copy
+import re
+
+from ansible_collections.gpuvirt.core.plugins.module_utils import vgpu
+from ansible_collections.gpuvirt.core.plugins.module_utils.kube import gpus
+from ansible_collections.gpuvirt.core.plugins.module_utils.kube.client import (
+    KubeClient, KubeConfigError, KubeError, describe_error, patch_with_retry, path_for)
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, run
+
+PCI_SELECTOR = re.compile(r'^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$')
+MDEV_CONFIG_FIELD_SINCE = (1, 8, 0)
+DISABLE_MDEV_GATE = 'DisableMDEVConfiguration'
+KINDS = {
+    'pci_host_devices': ('pciHostDevices', 'pciVendorSelector'),
+    'mediated_devices': ('mediatedDevices', 'mdevNameSelector'),
+}
+
+
+def _parse_version(text):
+    match = re.match(r'^v?(\d+)\.(\d+)(?:\.(\d+))?', text or '')
+    if not match:
+        return None
+    return tuple(int(part or 0) for part in match.groups())
+
+
+def kubevirt_version(cr):
+    status = cr.get('status') or {}
+    return status.get('observedKubeVirtVersion') or status.get('operatorVersion') or status.get('targetKubeVirtVersion')
+
+
+def normalise_entry(option, index, entry, removing=False):
+    """One user entry -> the CR's form. Raises PlanError naming the bad input."""
+    field, selector_key = KINDS[option]
+    where = '%s[%d]' % (option, index)
+    selector = entry.get('selector')
+    resource = entry.get('resource_name')
+    if removing and not selector and resource:
+        return {'resourceName': resource}
+    if not selector:
+        raise PlanError('%s: selector is required' % where)
+    if option == 'pci_host_devices':
+        if not PCI_SELECTOR.match(selector):
+            raise PlanError('%s: selector %r is not a PCI vendor:device id; write it as VVVV:DDDD in hex, e.g. "10DE:2236"'
+                            % (where, selector))
+        selector = selector.upper()
+        if not resource:
+            vendor, device = selector.lower().split(':')
+            if vendor != gpus.NVIDIA_VENDOR_ID or device not in gpus.PCI_DEVICE_NAMES:
+                raise PlanError('%s: no resource_name given and %s is not an NVIDIA GPU this collection knows the '
+                                'sandbox device plugin name of; give resource_name' % (where, selector))
+            resource = gpus.passthrough_resource_name(gpus.PCI_DEVICE_NAMES[device])
+    else:
+        try:
+            vtype = vgpu.parse(selector)
+        except vgpu.VgpuError as exc:
+            raise PlanError('%s: selector %r is not a vGPU type name: %s' % (where, selector, exc))
+        words = selector.replace('_', ' ').split()
+        prefix = words[0].upper() if len(words) > 1 else vtype.driver_prefix
+        selector = '%s %s' % (prefix, vtype.canonical)
+        if not resource:
+            resource = gpus.RESOURCE_PREFIX + selector.replace(' ', '_')
+    if not re.match(r'^[A-Za-z0-9.-]+/[A-Za-z0-9._-]+$', resource):
+        raise PlanError('%s: resource_name %r is not an extended resource name such as "nvidia.com/GA102GL_A10"' % (where, resource))
+    out = {selector_key: selector, 'resourceName': resource}
+    if entry.get('external_resource_provider') is not None:
+        out['externalResourceProvider'] = bool(entry['external_resource_provider'])
+    return out
+
+
+def discover(nodes):
+    """Entries for the GPU resources the nodes advertise (non-zero allocatable). Returns (pci, mdev, warnings)."""
+    pci, mdev, warnings = {}, {}, []
+    for node in sorted(nodes, key=lambda n: n['metadata']['name']):
+        node_name = node['metadata']['name']
+        allocatable = gpus.nonzero((node.get('status') or {}).get('allocatable'))
+        for resource in sorted(allocatable):
+            if resource == gpus.CONTAINER_RESOURCE:
+                continue
+            vtype = gpus.vgpu_type_of_resource(resource)
+            if vtype is not None:
+                selector = resource[len(gpus.RESOURCE_PREFIX):].replace('_', ' ')
+                mdev.setdefault(resource, {'mdevNameSelector': selector, 'resourceName': resource,
+                                           'externalResourceProvider': True})
+                continue
+            device = gpus.PASSTHROUGH_RESOURCES.get(resource)
+            if device is None:
+                ids = gpus.nfd_device_ids(node)
+                device = ids[0] if len(ids) == 1 else None
+            if device is None:
+                warnings.append('node %s advertises %s but its PCI device id is unknown (no NFD device label, not in the '
+                                'catalog); list it in pci_host_devices with its selector' % (node_name, resource))
+                continue
+            pci.setdefault(resource, {'pciVendorSelector': gpus.pci_selector(device), 'resourceName': resource,
+                                      'externalResourceProvider': True})
+    return list(pci.values()), list(mdev.values()), warnings
+
+
+def _same(existing, wanted, selector_key):
+    if wanted.get(selector_key) is None:
+        return existing.get('resourceName') == wanted['resourceName']
+    return (str(existing.get(selector_key, '')).lower() == wanted[selector_key].lower()
+            and existing.get('resourceName') == wanted['resourceName'])
+
+
+def merge_entries(current, wanted, selector_key, state):
+    """The new list: present adds/updates the wanted entries (keeping others and their order); absent removes
+    only the named ones."""
+    result = [copy.deepcopy(e) for e in current or []]
+    for entry in wanted:
+        matches = [i for i, existing in enumerate(result) if _same(existing, entry, selector_key)]
+        if state == 'absent':
+            result = [e for i, e in enumerate(result) if i not in matches]
+        elif matches:
+            for i in matches:
+                if 'externalResourceProvider' in entry and result[i].get('externalResourceProvider', False) != entry['externalResourceProvider']:
+                    result[i]['externalResourceProvider'] = entry['externalResourceProvider']
+        else:
+            result.append(copy.deepcopy(entry))
+    return result
+
+
+def desired_configuration(cr, pci, mdev, state, feature_gates=None, disable_mdev_configuration=None):
+    """Pure planner: ``(patch, before, after, warnings)``; ``patch`` is the merge patch of
+    ``spec.configuration`` (lists sent whole) or None when the CR already is as wanted."""
+    configuration = (cr.get('spec') or {}).get('configuration') or {}
+    permitted = configuration.get('permittedHostDevices') or {}
+    gates = list((configuration.get('developerConfiguration') or {}).get('featureGates') or [])
+    mdev_config = configuration.get('mediatedDevicesConfiguration') or {}
+    warnings = []
+    new_permitted = dict(permitted)
+    for option, wanted in (('pci_host_devices', pci), ('mediated_devices', mdev)):
+        field, selector_key = KINDS[option]
+        if wanted:
+            merged = merge_entries(permitted.get(field), wanted, selector_key, state)
+            if merged:
+                new_permitted[field] = merged
+            else:
+                new_permitted.pop(field, None)
+    new_gates = list(gates)
+    for gate in feature_gates or []:
+        if gate not in new_gates:
+            new_gates.append(gate)
+    new_mdev_config = dict(mdev_config)
+    if disable_mdev_configuration is not None:
+        version = _parse_version(kubevirt_version(cr))
+        if version is not None and version >= MDEV_CONFIG_FIELD_SINCE:
+            new_mdev_config['enabled'] = not disable_mdev_configuration
+            if disable_mdev_configuration and DISABLE_MDEV_GATE in new_gates:
+                warnings.append('KubeVirt %s lists the deprecated %s feature gate; mediatedDevicesConfiguration.enabled '
+                                'is set to false instead (remove the gate when convenient)' % (kubevirt_version(cr), DISABLE_MDEV_GATE))
+        else:
+            if version is None:
+                warnings.append('the KubeVirt CR reports no version; using the %s feature gate' % DISABLE_MDEV_GATE)
+            if disable_mdev_configuration and DISABLE_MDEV_GATE not in new_gates:
+                new_gates.append(DISABLE_MDEV_GATE)
+            elif not disable_mdev_configuration and DISABLE_MDEV_GATE in new_gates:
+                new_gates.remove(DISABLE_MDEV_GATE)
+    patch = {}
+    if new_permitted != permitted:
+        patch['permittedHostDevices'] = dict((k, new_permitted.get(k)) for k in set(permitted) | set(new_permitted))
+    if new_gates != gates:
+        patch['developerConfiguration'] = {'featureGates': new_gates}
+    if new_mdev_config != mdev_config:
+        patch['mediatedDevicesConfiguration'] = new_mdev_config
+    before = {'permittedHostDevices': permitted, 'featureGates': gates, 'mediatedDevicesConfiguration': mdev_config}
+    after = {'permittedHostDevices': new_permitted, 'featureGates': new_gates, 'mediatedDevicesConfiguration': new_mdev_config}
+    return ({'spec': {'configuration': patch}} if patch else None), before, after, warnings
+
+
+def wanted_entries(params, nodes):
+    """The pci and mdev entries the options ask for (explicit ones first, then discovered). Raises PlanError."""
+    removing = params['state'] == 'absent'
+    lists = {}
+    for option in KINDS:
+        lists[option] = [normalise_entry(option, i, e, removing) for i, e in enumerate(params.get(option) or [])]
+    warnings = []
+    if params.get('discover'):
+        if removing:
+            raise PlanError('discover cannot be combined with state=absent: name the entries to remove')
+        pci, mdev, warnings = discover(nodes)
+        for option, found in (('pci_host_devices', pci), ('mediated_devices', mdev)):
+            selector_key = KINDS[option][1]
+            for entry in found:
+                if not any(_same(e, entry, selector_key) for e in lists[option]):
+                    lists[option].append(entry)
+    default_external = params.get('external_resource_provider')
+    if not removing:
+        for option in KINDS:
+            for entry in lists[option]:
+                entry.setdefault('externalResourceProvider', default_external)
+    return lists['pci_host_devices'], lists['mediated_devices'], warnings
+
+
+def run_module(module):
+    """kubevirt_host_devices: (LIST nodes when discovering) + one GET + at most one PATCH (more only on 409)."""
+    params = module.params
+    client = KubeClient(params)
+    namespace, name = params['namespace'], params['name']
+    path = path_for('kubevirt.io/v1', 'kubevirts', name, namespace)
+    target = 'KubeVirt/%s/%s' % (namespace, name)
+    outcome = {'object': None, 'conflicts': 0, 'discovered': []}
+
+    def observe():
+        try:
+            nodes = []
+            if params['discover']:
+                nodes = client.list('/api/v1/nodes', label_selector=params['node_selector'])['items']
+            cr = client.get_optional(path)
+        except (KubeError, KubeConfigError) as exc:
+            raise PlanError(describe_error(exc, target))
+        if cr is None:
+            raise PlanError('%s not found: install KubeVirt first, or set namespace/name to the KubeVirt CR of this '
+                            'cluster (nothing was changed)' % target)
+        outcome['object'] = cr
+        return {'cr': cr, 'nodes': nodes}
+
+    def plan(current):
+        pci, mdev, warnings = wanted_entries(params, current['nodes'])
+        outcome['discovered'] = pci + mdev if params['discover'] else []
+        if not pci and not mdev and not params['feature_gates'] and params['disable_mdev_configuration'] is None:
+            raise PlanError('nothing to do: give pci_host_devices, mediated_devices, discover=true, feature_gates or '
+                            'disable_mdev_configuration' + ('; discovery found no GPU resources on the nodes' if params['discover'] else ''))
+
+        def build(cr):
+            patch = desired_configuration(cr, pci, mdev, params['state'], params['feature_gates'],
+                                          params['disable_mdev_configuration'])[0]
+            return patch
+
+        patch, before, after, more = desired_configuration(current['cr'], pci, mdev, params['state'],
+                                                           params['feature_gates'], params['disable_mdev_configuration'])
+        result = Plan(warnings=warnings + more)
+        if patch is not None:
+            state = {'first': True}
+
+            def read():
+                if state.pop('first', False):
+                    return current['cr']
+                return client.get(path)
+
+            def apply():
+                obj, conflicts = patch_with_retry(client, path, read, build)
+                outcome['object'], outcome['conflicts'] = obj, conflicts
+                return obj
+            result.add('update', target, before=before, after=after, apply=apply,
+                       details={'fields': sorted(patch['spec']['configuration'])})
+        return result
+
+    def result(current, execution):
+        configuration = (outcome['object'].get('spec') or {}).get('configuration') or {}
+        if module.check_mode and execution.plan:
+            configuration = dict(configuration)
+            after = execution.plan.changes[0].after
+            configuration['permittedHostDevices'] = after['permittedHostDevices']
+            configuration.setdefault('developerConfiguration', {})
+            configuration['developerConfiguration'] = dict(configuration['developerConfiguration'], featureGates=after['featureGates'])
+        return {
+            'permitted_host_devices': configuration.get('permittedHostDevices') or {},
+            'feature_gates': (configuration.get('developerConfiguration') or {}).get('featureGates') or [],
+            'mediated_devices_configuration': configuration.get('mediatedDevicesConfiguration') or {},
+            'kubevirt_version': kubevirt_version(outcome['object']),
+            'discovered': outcome['discovered'],
+            'conflicts_retried': outcome['conflicts'],
+            'api_calls': client.calls,
+        }
+
+    run(module, observe, plan, result)

@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpuvirt.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The licensing object the GPU Operator mounts into the driver (vgpu_license).
+
+Facts §5 [S7 consts.go] and §7: keys ``gridd.conf`` (mounted at /drivers/gridd.conf) and
+``client_configuration_token.tok`` (the NLS client configuration token); a Secret named by ClusterPolicy
+``driver.licensingConfig.secretName`` (current operators), a ConfigMap named by the deprecated ``configMapName``
+(operators before v25.10, seed 004). ``FeatureType``: 0 unlicensed, 1 NVIDIA vGPU, 2 RTX vWS, 4 vCS.
+
+The token is a secret: results and diffs carry only its SHA-256.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import base64
+import hashlib
+import re
+
+from ansible_collections.gpuvirt.core.plugins.module_utils.kube.client import (
+    KubeClient, KubeConfigError, KubeError, describe_error, patch_with_retry, path_for)
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, run
+
+GRIDD_KEY = 'gridd.conf'
+TOKEN_KEY = 'client_configuration_token.tok'
+FEATURE_TYPES = (0, 1, 2, 4)
+_CONF_KEY = re.compile(r'^[A-Za-z][A-Za-z0-9]*$')
+
+
+def gridd_conf(feature_type, extra=None):
+    """The gridd.conf text: FeatureType first, then the extra keys sorted. PlanError on a bad key or value."""
+    lines = ['# NVIDIA vGPU licensing, written by gpuvirt.core', 'FeatureType=%d' % feature_type]
+    for key in sorted(extra or {}):
+        value = extra[key]
+        if not _CONF_KEY.match(key) or key.lower() == 'featuretype':
+            raise PlanError('gridd_conf key %r is not a gridd.conf setting name (letters and digits; FeatureType is set by '
+                            'feature_type)' % key)
+        value = str(value).lower() if isinstance(value, bool) else str(value)
+        if '\n' in value or '\r' in value:
+            raise PlanError('gridd_conf value of %s contains a line break' % key)
+        lines.append('%s=%s' % (key, value))
+    return '\n'.join(lines) + '\n'
+
+
+def fingerprint(text):
+    return 'sha256:' + hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
+def decoded_data(kind, obj):
+    """{key: text} of the object's data (Secret values base64-decoded); unreadable values become None."""
+    data = (obj or {}).get('data') or {}
+    if kind == 'ConfigMap':
+        return dict(data)
+    out = {}
+    for key, value in data.items():
+        try:
+            out[key] = base64.b64decode(value).decode('utf-8')
+        except (ValueError, TypeError, UnicodeDecodeError):
+            out[key] = None
+    return out
+
+
+def shown(content):
+    """What results and diffs may show: gridd.conf as is, the token as its hash."""
+    if content is None:
+        return None
+    out = {}
+    if GRIDD_KEY in content:
+        out[GRIDD_KEY] = content[GRIDD_KEY]
+    if content.get(TOKEN_KEY) is not None:
+        out[TOKEN_KEY] = fingerprint(content[TOKEN_KEY])
+    return out
+
+
+def plan_license(kind, existing, desired, state):
+    """Pure planner: 'create', 'update', 'delete' or None, comparing only our two keys."""
+    if state == 'absent':
+        return 'delete' if existing is not None else None
+    if existing is None:
+        return 'create'
+    current = decoded_data(kind, existing)
+    if any(current.get(key) != value for key, value in desired.items()):
+        return 'update'
+    return None
+
+
+def encode(kind, content):
+    if kind == 'ConfigMap':
+        return dict(content)
+    return dict((k, base64.b64encode(v.encode('utf-8')).decode('ascii')) for k, v in content.items())
+
+
+def read_token(params):
+    if params.get('token') is not None:
+        token = params['token']
+    else:
+        try:
+            with open(params['token_file'], 'rb') as stream:
+                token = stream.read().decode('utf-8')
+        except (IOError, OSError) as exc:
+            raise PlanError('cannot read token_file %s: %s' % (params['token_file'], exc.strerror or exc))
+        except UnicodeDecodeError:
+            raise PlanError('token_file %s is not a text file; expected the client configuration token (.tok)' % params['token_file'])
+    token = token.strip()
+    if not token:
+        raise PlanError('the client configuration token is empty; download it from the NVIDIA Licensing Portal (.tok)')
+    return token
+
+
+def run_module(module):
+    params = module.params
+    client = KubeClient(params)
+    kind, namespace, name = params['kind'], params['namespace'], params['name']
+    plural = 'secrets' if kind == 'Secret' else 'configmaps'
+    path = path_for('v1', plural, name, namespace)
+    target = '%s/%s/%s' % (kind, namespace, name)
+    desired = {}
+    if params['state'] == 'present':
+        try:
+            token = read_token(params)
+        except PlanError as exc:
+            module.fail_json(msg=exc.msg)
+        module.no_log_values.add(token)
+        desired = {GRIDD_KEY: gridd_conf(params['feature_type'], params['gridd_conf']), TOKEN_KEY: token}
+
+    def observe():
+        try:
+            existing = client.get_optional(path)
+            policies = client.get_optional('/apis/nvidia.com/v1/clusterpolicies') if params['check_cluster_policy'] else None
+        except (KubeError, KubeConfigError) as exc:
+            raise PlanError(describe_error(exc, target))
+        return {'object': existing, 'policies': (policies or {}).get('items') or []}
+
+    def plan(current):
+        result = Plan()
+        for policy in current['policies'] if params['state'] == 'present' else []:
+            config = ((policy.get('spec') or {}).get('driver') or {}).get('licensingConfig') or {}
+            referenced = config.get('secretName') if kind == 'Secret' else config.get('configMapName')
+            if referenced != name:
+                result.warnings.append('ClusterPolicy %s does not use this %s: set driver.licensingConfig.%s=%s (now %r)'
+                                       % (policy['metadata']['name'], kind, 'secretName' if kind == 'Secret' else 'configMapName',
+                                          name, referenced or ''))
+        action = plan_license(kind, current['object'], desired, params['state'])
+        if action is None:
+            return result
+        before = shown(decoded_data(kind, current['object'])) if current['object'] is not None else None
+        after = shown(desired) if action != 'delete' else None
+
+        def apply():
+            if action == 'create':
+                body = {'apiVersion': 'v1', 'kind': kind, 'metadata': {'name': name, 'namespace': namespace},
+                        'data': encode(kind, desired)}
+                if kind == 'Secret':
+                    body['type'] = 'Opaque'
+                try:
+                    return client.create(path_for('v1', plural, namespace=namespace), body)
+                except KubeError as exc:
+                    if exc.not_found:
+                        raise KubeError('namespace %s does not exist; create it first (the GPU Operator\'s namespace)' % namespace,
+                                        status=exc.status, reason=exc.reason, method=exc.method, path=exc.path)
+                    raise
+            if action == 'delete':
+                return client.request('DELETE', path)
+            first = {'object': current['object']}
+
+            def read():
+                return first.pop('object', None) or client.get(path)
+
+            def build(obj):
+                if plan_license(kind, obj, desired, 'present') is None:
+                    return None
+                return {'data': encode(kind, desired)}
+            return patch_with_retry(client, path, read, build)[0]
+        result.add(action, target, before=before, after=after, apply=apply, details={'keys': sorted(desired)})
+        return result
+
+    def result(current, execution):
+        return {'kind': kind, 'namespace': namespace, 'name': name,
+                'keys': sorted(desired) if params['state'] == 'present' else [],
+                'token_sha256': fingerprint(desired[TOKEN_KEY]) if desired else None,
+                'api_calls': client.calls}
+
+    run(module, observe, plan, result)
