@@ -119,14 +119,17 @@ def _parse_type(spelling):
     return vtype
 
 
-def _model_for(device_id, type_names=()):
-    """(GpuModel or None, note). vGPU type names decide first (A2 and A16 share a PCI id), then the PCI id."""
+def _model_for(device_id, type_names=(), token=None):
+    """(GpuModel or None, note). The info module's catalog token or the vGPU type names decide first (A2 and A16
+    share a PCI id), then the PCI id."""
+    tokens = [token] if token else []
     for name in type_names:
         vtype = _parse_type(name)
-        if vtype is None:
-            continue
+        if vtype is not None:
+            tokens.append(vtype.gpu)
+    for candidate in tokens:
         try:
-            model = gpu_model(vtype.gpu)
+            model = gpu_model(candidate)
         except VgpuError:
             continue
         if not device_id or _hex_id(device_id) in model.device_ids_hex or isinstance(device_id, int) and device_id in model.device_ids:
@@ -279,7 +282,7 @@ def kvm_gpu(raw):
     vgpu_types = [t for t in raw.get('vgpu_types') or [] if isinstance(t, dict)]
     vgpus = [v for v in raw.get('vgpus') or [] if isinstance(v, dict)]
     names = [v.get('type_name') for v in vgpus] + [t.get('name') for t in vgpu_types]
-    model, why = _model_for(raw.get('device_id'), [n for n in names if n])
+    model, why = _model_for(raw.get('device_id'), [n for n in names if n], raw.get('model'))
     driver = raw.get('driver') or ''
     backend = raw.get('vgpu_backend') or 'none'
     sriov = raw.get('sriov') or {}
@@ -304,7 +307,10 @@ def kvm_gpu(raw):
                              'vm': vgpu.get('vm') or None, 'parent': vgpu.get('parent')})
     if state == PASSTHROUGH:
         gpu['passthrough'] = {'capable': True, 'enabled': True, 'active': True}
-        _whole_gpu(gpu, 'passthrough', 'passthrough: bound to vfio-pci, given whole to a VM')
+        holder = raw.get('vm') or ('a running VM' if raw.get('in_use') else None)
+        _whole_gpu(gpu, 'passthrough', 'passthrough: bound to vfio-pci, %s' % ('used by %s' % holder if holder else 'no running VM holds it'))
+        if raw.get('vm'):
+            gpu['assigned_to'].append(str(raw['vm']))
         gpu['capacity_known'] = True
         return gpu
     if state == NOT_READY:
@@ -412,6 +418,9 @@ def vsphere_host(raw, vms):
             'cluster': raw.get('cluster'), 'datacenter': raw.get('datacenter')}
     if host['reboot_pending']:
         host['notes'].append('the host reports that a reboot is required')
+    if raw.get('graphics_restart_required'):
+        host['reboot_pending'] = True
+        host['notes'].append('a graphics setting is not active yet: reboot the host or restart nv-hostengine')
     if graphics.get('default_type') and graphics.get('default_type') != 'sharedDirect':
         host['notes'].append('host default graphics type is %s, not Shared Direct: new vGPU VMs may fail to power on' % graphics.get('default_type'))
     for raw_gpu in sorted([g for g in raw.get('gpus') or [] if isinstance(g, dict)], key=lambda g: str(g.get('id'))):
@@ -433,9 +442,12 @@ def vsphere_host(raw, vms):
 
 def _attach_vms(host, vms, policy):
     """Give each powered-on VM's vGPUs and passthrough devices to this host's GPUs."""
-    by_name = dict((g['id'], g) for g in host['gpus'])
+    by_name = dict((_pci_address(g['id']), g) for g in host['gpus'])
     vgpu_gpus = [g for g in host['gpus'] if g['state'] == VGPU]
-    listed = dict((vm_name, g) for g in vgpu_gpus for vm_name in (g.get('vm_names') or []))
+    listed = {}
+    for gpu in vgpu_gpus:
+        for vm_name in gpu.get('vm_names') or []:
+            listed.setdefault(vm_name, []).append(gpu)
     estimated = False
     for vm in sorted(vms, key=lambda v: str(v.get('name'))):
         vm_name = str(vm.get('name') or '?')
@@ -447,8 +459,10 @@ def _attach_vms(host, vms, policy):
             continue
         for profile in vm_profiles:
             vtype = _parse_type(profile)
-            target = listed.get(vm_name)
-            if target is None and vtype is not None:
+            target = None
+            if vm_name in listed:  # vSphere named the GPU(s): keep to them, spreading several vGPUs over them
+                target = (_place(listed[vm_name], vtype, 'consolidation') if vtype is not None else None) or listed[vm_name][0]
+            elif vtype is not None:
                 target = _place(vgpu_gpus, vtype, policy)
                 estimated = estimated or target is not None
             if target is None:
@@ -457,7 +471,7 @@ def _attach_vms(host, vms, policy):
             target['vgpus'].append({'id': '%s/%s' % (vm_name, profile), 'type': vtype.canonical if vtype else None,
                                     'in_use': True, 'vm': vm_name})
         for device in devices:
-            gpu = by_name.get(device.get('id'))
+            gpu = by_name.get(_pci_address(device.get('id') or device.get('assigned_id')))
             if gpu is None:
                 wanted = _hex_id(device.get('device_id'))
                 gpu = next((g for g in host['gpus'] if g['state'] == PASSTHROUGH and not g['assigned_to']
@@ -466,6 +480,14 @@ def _attach_vms(host, vms, policy):
                 gpu['assigned_to'].append(vm_name)
     if estimated:
         host['notes'].append('vSphere did not say which GPU each VM uses: vGPUs are placed by the host\'s %s policy' % policy)
+
+
+def _pci_address(value):
+    """'0000:3b:00.0' from '0000:3b:00.0' or '3b:00.0' (vSphere writes both forms); None when empty."""
+    if not value:
+        return None
+    text = str(value).lower()
+    return text if text.count(':') >= 2 else '0000:' + text
 
 
 def _model_ids(gpu):
@@ -571,15 +593,18 @@ def k8s_node(raw, permitted, licence):
     node = {
         'name': raw.get('name') or '?', 'kind': 'kubernetes', 'error': None, 'gpus': [], 'notes': [], 'unplaced': [], 'powered_off': [],
         'reboot_pending': False, 'licence': licence,
-        'product': labels.get('nvidia.com/gpu.product') or raw.get('product'),
-        'gpu_count': _as_int(labels.get('nvidia.com/gpu.count') or raw.get('gpu_count')),
+        'product': raw.get('gpu_product') or labels.get('nvidia.com/gpu.product'),
+        'gpu_model': raw.get('gpu_model'),
+        'gpu_count': _as_int(raw.get('gpu_count') or labels.get('nvidia.com/gpu.count')),
         'workload': raw.get('workload') or labels.get('nvidia.com/gpu.workload.config'),
         'vgpu_config': vgpu_config or labels.get('nvidia.com/vgpu.config'),
         'vgpu_config_state': state or labels.get('nvidia.com/vgpu.config.state'),
         'resources': [],
-        'has_gpu': bool(capacity or allocatable or str(labels.get('nvidia.com/gpu.present', '')).lower() == 'true'),
+        'has_gpu': bool(capacity or allocatable or raw.get('gpu_present') or str(labels.get('nvidia.com/gpu.present', '')).lower() == 'true'),
     }
     for name in sorted(set(capacity) | set(allocatable)):
+        if not capacity.get(name) and not allocatable.get(name):
+            continue  # a resource a plugin stopped advertising stays at 0: not offered (seed 003)
         vtype = _parse_type(name[len(NVIDIA_RESOURCE_PREFIX):])
         resource = {'name': name, 'capacity': capacity.get(name, 0), 'allocatable': allocatable.get(name, 0),
                     'vgpu_type': vtype.canonical if vtype else None,
