@@ -47,7 +47,10 @@ def _pid(root):
         return None
     try:
         os.kill(pid, 0)
-    except OSError:
+        with open('/proc/%d/stat' % pid) as handle:
+            if handle.read().rsplit(')', 1)[1].split()[0] == 'Z':
+                return None      # exited; its (re)parent has not reaped it yet
+    except (OSError, IndexError):
         return None
     return pid
 
@@ -190,7 +193,10 @@ def cmd_state(args):
 
 def cmd_serve(args):
     from .daemon import serve
-    return serve(os.path.abspath(args.root), args.gpus, args.creatable_format, _socket_path(os.path.abspath(args.root)))
+    status = serve(os.path.abspath(args.root), args.gpus, args.creatable_format, _socket_path(os.path.abspath(args.root)))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)   # the filesystem is unmounted and cleaned up: nothing left to wait for
 
 
 def main(argv=None):

@@ -112,6 +112,10 @@ def serve(root, gpus, creatable_format, socket_path):
     try:
         fuse_serve(host, os.path.join(root, 'sys'), lock)
     finally:
+        try:
+            server.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         server.close()
         try:
             os.unlink(socket_path)
