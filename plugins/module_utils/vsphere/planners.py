@@ -191,16 +191,16 @@ def _gpus_for_profile(host, profile):
 
 
 def _multiset_diff(current, desired):
-    """(kept, to_add, extra): items of ``current`` kept, items of ``desired`` to add, items of ``current`` to remove."""
+    """(to_add, extra_keys): items of ``desired`` missing from ``current`` ([(item, device key)]), and the keys of
+    the current devices that are not wanted (repeats count: two wanted and three present removes one)."""
     remaining = list(desired)
-    kept, extra = [], []
-    for item in current:
+    extra_keys = []
+    for item, key in current:
         if item in remaining:
             remaining.remove(item)
-            kept.append(item)
         else:
-            extra.append(item)
-    return kept, remaining, extra
+            extra_keys.append(key)
+    return remaining, extra_keys
 
 
 def _pt_key(item):
@@ -269,19 +269,15 @@ def plan_vm_gpu(vm, host, vgpu_profiles=None, passthrough_devices=None, state='p
                     after_pt.remove(_pt_key(item))
     else:
         if desired_vgpus is not None:
-            _kept, add_vgpus, extra = _multiset_diff([p for p, _k in current_vgpus], desired_vgpus)
-            for profile in extra:
-                key = next(k for p, k in current_vgpus if p == profile and k not in remove_keys)
-                remove_keys.append(key)
+            add_vgpus, extra_keys = _multiset_diff(current_vgpus, desired_vgpus)
+            remove_keys.extend(extra_keys)
             after_vgpus = list(desired_vgpus)
         if desired_pt is not None:
-            _kept, add_keys, extra = _multiset_diff([_pt_key(i) for i, _k in current_pt], [_pt_key(i) for i in desired_pt])
-            for item_key in extra:
-                key = next(k for i, k in current_pt if _pt_key(i) == item_key and k not in remove_keys)
-                remove_keys.append(key)
+            add_keys, extra_keys = _multiset_diff([(_pt_key(i), k) for i, k in current_pt], [_pt_key(i) for i in desired_pt])
+            remove_keys.extend(extra_keys)
             add_pt = [{'vendor_id': v, 'device_id': d, 'custom_label': label} for v, d, label in add_keys]
             after_pt = [_pt_key(i) for i in desired_pt]
-        _validate_vm_host(vm, host, add_vgpus, after_vgpus, add_pt, after_pt)
+        _validate_vm_host(vm, host, add_vgpus, add_pt, after_pt)
 
     has_gpu_after = bool(after_vgpus or after_pt)
     memory_locked = True if has_gpu_after and not vm['memory_locked'] else None
@@ -318,7 +314,7 @@ def plan_vm_gpu(vm, host, vgpu_profiles=None, passthrough_devices=None, state='p
     }
 
 
-def _validate_vm_host(vm, host, add_vgpus, after_vgpus, add_pt, after_pt):
+def _validate_vm_host(vm, host, add_vgpus, add_pt, after_pt):
     """Refuse what the VM could not power on with: no Shared Direct GPU for a vGPU, Dynamic DirectPath on
     hardware older than vmx-17, or no passthrough-enabled GPU matching a device."""
     for profile in sorted(set(add_vgpus)):
