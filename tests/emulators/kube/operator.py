@@ -45,6 +45,7 @@ class GpuOperator(object):
         self.hardware = {}   # node name -> (GpuModel, count)
         self.applied = {}    # node name -> vGPU config vgpu-device-manager last applied successfully
         self.tasks = {}      # node name -> running reconcile task
+        self.policy_tasks = {}  # ClusterPolicy name -> pending "ready" transition
         self.events = []     # what the controllers did, for tests and debugging
         self.immediate = False  # while seeding: settle every node at once (the cluster starts in steady state)
 
@@ -71,6 +72,7 @@ class GpuOperator(object):
             if before is None or any(old.get(k) != new.get(k) for k in watched):
                 self.schedule(after['metadata']['name'])
         elif kind.kind == 'ClusterPolicy':
+            self.observe_policy(before, after)
             for name in self.hardware:
                 self.schedule(name)
 
@@ -83,6 +85,52 @@ class GpuOperator(object):
         if previous is not None and not previous.done():
             previous.cancel()
         self.tasks[name] = loop.create_task(self._reconcile(name))
+
+    # ------------------------------------------------------------------ ClusterPolicy status
+    def observe_policy(self, before, after):
+        """The operator's ClusterPolicy controller: a new or changed spec (generation) makes the policy
+        ``notReady`` at once, and ``ready`` once the operands are reconciled (``controller_delay`` later). The
+        operator's namespace comes from helm's release annotation (``gpu-operator`` otherwise)."""
+        if after is None:
+            return
+        name = after['metadata']['name']
+        changed = before is None or before['metadata'].get('generation') != after['metadata'].get('generation')
+        if not changed and (after.get('status') or {}).get('state'):
+            return
+        if self.immediate:
+            if not (after.get('status') or {}).get('state'):
+                self._set_policy_status(name, 'ready')
+            return
+        self._set_policy_status(name, 'notReady')
+        previous = self.policy_tasks.pop(name, None)
+        if previous is not None and not previous.done():
+            previous.cancel()
+        self.policy_tasks[name] = asyncio.get_running_loop().create_task(self._policy_ready(name))
+
+    async def _policy_ready(self, name):
+        await asyncio.sleep(self.emulator.controller_delay)
+        self._set_policy_status(name, 'ready')
+
+    def _set_policy_status(self, name, state):
+        kind = self.emulator.kind('nvidia.com', 'v1', 'clusterpolicies')
+        if kind is None:
+            return
+        ready = state == 'ready'
+
+        def mutate(policy):
+            annotations = policy['metadata'].get('annotations') or {}
+            policy['status'] = {
+                'state': state, 'namespace': annotations.get('meta.helm.sh/release-namespace', 'gpu-operator'),
+                'conditions': [
+                    {'type': 'Ready', 'status': 'True' if ready else 'False', 'reason': 'Reconciled' if ready else 'OperandNotReady',
+                     'message': 'ClusterPolicy is ready as all resources have been successfully reconciled' if ready
+                     else 'ClusterPolicy is not ready, states not ready: [state-sandbox-device-plugin]',
+                     'observedGeneration': policy['metadata'].get('generation', 1)},
+                    {'type': 'Error', 'status': 'False', 'reason': 'Ready' if ready else 'OperandNotReady', 'message': ''},
+                ],
+            }
+        self.emulator.controller_update(kind, None, name, mutate)
+        self.events.append({'policy': name, 'state': state})
 
     def state(self):
         nodes = {}

@@ -221,7 +221,7 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
     def reset(self):
         """Back to the seeded cluster (the ``seeder`` given at start-up), with an empty request log and no
         injections. resourceVersion keeps counting up, as it would on a real cluster."""
-        for task in self.operator.tasks.values():
+        for task in list(self.operator.tasks.values()) + list(self.operator.policy_tasks.values()):
             task.cancel()
         self.objects.clear()
         for key in [k for k, kind in self.kinds.items() if not kind.builtin]:
