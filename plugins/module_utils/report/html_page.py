@@ -309,7 +309,8 @@ def _attention(model):
     items = []
     for site in model['sites']:
         if site['error']:
-            items.append('%s (%s) failed to answer: %s' % (site['name'], KIND_TEXT[site['kind']], site['error']))
+            where = site['name'] if site['name'] == KIND_TEXT[site['kind']] else '%s (%s)' % (site['name'], KIND_TEXT[site['kind']])
+            items.append('%s failed to answer: %s' % (where, site['error']))
         for host in site['hosts']:
             anchor = '#host-' + _slug(host['kind'] + '-' + host['name'])
             if host['error']:
@@ -335,7 +336,7 @@ def _attention(model):
 def _summary(model, colours):
     s = model['summary']
     stats = [
-        _stat('Hosts and nodes', s['hosts'], 'hosts'), _stat('Failed to answer', s['hosts_failed'], 'hosts_failed'),
+        _stat('Hosts and nodes', s['hosts'], 'hosts'), _stat('Hosts or sites failed to answer', s['hosts_failed'], 'hosts_failed'),
         _stat('GPUs', s['gpus'], 'gpus'), _stat('GPUs offering vGPUs', s['gpus_vgpu'], 'gpus_vgpu'),
         _stat('vGPUs', s['vgpus'], 'vgpus'), _stat('Full GPUs', s['gpus_full'], 'gpus_full'),
         _stat('Empty GPUs', s['gpus_empty'], 'gpus_empty'), _stat('Passthrough GPUs', s['gpus_passthrough'], 'gpus_passthrough'),

@@ -119,7 +119,7 @@ def render(model, title='GPU capacity report', timestamp=None):
     lines += ['## Summary', '',
               '| | |', '|---|---:|',
               '| hosts and nodes | %d |' % s['hosts'],
-              '| failed to answer | %d |' % s['hosts_failed'],
+              '| hosts or sites failed to answer | %d |' % s['hosts_failed'],
               '| GPUs | %d |' % s['gpus'],
               '| GPUs offering vGPUs | %d |' % s['gpus_vgpu'],
               '| vGPUs | %d |' % s['vgpus'],

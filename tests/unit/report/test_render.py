@@ -147,7 +147,7 @@ def test_empty_inventory_renders():
 def test_markdown_lab(lab_facts):
     markdown = render_markdown(build(lab_facts))
     assert markdown.startswith('# GPU capacity report\n')
-    assert '| vGPUs | 13 |' in markdown and '| failed to answer | 1 |' in markdown
+    assert '| vGPUs | 13 |' in markdown and '| hosts or sites failed to answer | 1 |' in markdown
     assert '| A10-4Q | 6 | 16 |' in markdown
     assert '### kvm-2 — **FAILED to answer**: unreachable: Failed to connect to the host via ssh' in markdown
     assert ('- `0000:5e:00.0` A10 (vGPU) — `[###...]` — 3 of 6 slots used — vGPUs: 3 × A10-4Q — still fits: 3 × 4 GB (A10-4A, A10-4C, A10-4Q)'
