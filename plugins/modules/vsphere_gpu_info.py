@@ -16,7 +16,8 @@ description:
     host offers, and every VM on those hosts that has a vGPU or a PCI passthrough device.
   - Reads everything with one PropertyCollector retrieval over a ContainerView (RetrievePropertiesEx with
     paging), so the number of API calls does not grow with the number of hosts.
-author: gpuvirt.core contributors
+author:
+  - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.vsphere
 options:
@@ -87,7 +88,10 @@ hosts:
         vms: {description: Powered-on VMs using the GPU., type: list, elements: str, returned: always}
     vgpu_profiles: {description: vGPU profiles the host offers (sharedPassthruGpuTypes)., type: list, elements: str, returned: always}
     reboot_required: {description: A GPU's passthrough setting differs from what is active., type: bool, returned: always}
-    graphics_restart_required: {description: A GPU's configured graphics type is not active yet (reboot or nv-hostengine restart)., type: bool, returned: always}
+    graphics_restart_required:
+      description: A GPU's configured graphics type is not active yet (reboot or nv-hostengine restart).
+      type: bool
+      returned: always
 vms:
   description: VMs on those hosts with vGPU or passthrough devices.
   returned: success
@@ -96,9 +100,13 @@ vms:
   contains:
     name: {description: VM name., type: str, returned: always}
     host: {description: ESXi host the VM is registered on., type: str, returned: always}
-    power_state: {description: poweredOn, poweredOff or suspended., type: str, returned: always}
+    power_state: {description: "poweredOn, poweredOff or suspended.", type: str, returned: always}
     vgpu_profiles: {description: vGPU profiles of the VM's vGPUs (one entry per vGPU)., type: list, elements: str, returned: always}
-    passthrough_devices: {description: "Dynamic DirectPath devices: vendor_id, device_id, custom_label, assigned_id.", type: list, elements: dict, returned: always}
+    passthrough_devices:
+      description: "Dynamic DirectPath devices: vendor_id, device_id, custom_label, assigned_id."
+      type: list
+      elements: dict
+      returned: always
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -16,7 +16,8 @@ description:
   - New graphics settings take effect after a host reboot or a restart of nv-hostengine; the module says
     so per host in RV(hosts[].restart_required). A vGPU mode change is refreshed at once.
   - Refuses to change a GPU that powered-on VMs use (power them off first).
-author: gpuvirt.core contributors
+author:
+  - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.vsphere
   - gpuvirt.core.vsphere.HOST_SCOPE

@@ -15,7 +15,8 @@ description:
     vendor/device id, on one host or every host of a cluster (HostPciPassthruSystem.UpdatePassthruConfig).
   - Passthrough becomes active after a host reboot unless O(apply_now) rebinds the device at once;
     RV(hosts[].reboot_required) compares passthruEnabled with passthruActive.
-author: gpuvirt.core contributors
+author:
+  - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.vsphere
   - gpuvirt.core.vsphere.HOST_SCOPE

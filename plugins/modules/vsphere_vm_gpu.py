@@ -20,7 +20,8 @@ description:
   - A powered-on VM is refused unless O(power_cycle=true); then it is shut down (powered off after
     O(shutdown_timeout)), reconfigured and powered on again. On a failure the VM's devices and power state
     are restored.
-author: gpuvirt.core contributors
+author:
+  - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.vsphere
 options:
@@ -137,7 +138,7 @@ def main():
             uuid=dict(type='str'),
             moid=dict(type='str'),
             vgpu_profiles=dict(type='list', elements='str'),
-            passthrough_devices=dict(type='list', elements='dict', options=dict(
+            passthrough_devices=dict(type='list', elements='dict', no_log=False, options=dict(
                 vendor_id=dict(type='raw'),
                 device_id=dict(type='raw', required=True),
                 custom_label=dict(type='str'),

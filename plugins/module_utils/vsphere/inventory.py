@@ -112,8 +112,8 @@ class Inventory(object):
         if cluster:
             known = sorted(set(self.cluster_of(h) for h in hosts if self.cluster_of(h)))
             if cluster not in known:
-                raise VsphereError('cluster %r not found%s (known: %s)' % (cluster, ' in datacenter %r' % datacenter if datacenter else '',
-                                                                          ', '.join(known) or 'none'))
+                where = ' in datacenter %r' % datacenter if datacenter else ''
+                raise VsphereError('cluster %r not found%s (known: %s)' % (cluster, where, ', '.join(known) or 'none'))
             hosts = [h for h in hosts if self.cluster_of(h) == cluster]
         if esxi_hostname:
             found = [h for h in hosts if h.get('name') == esxi_hostname]

@@ -86,8 +86,8 @@ def plan_graphics(host, default_type=None, policy=None, devices=None, vgpu_mode_
     if after == before:
         return None
     for gpu in host['gpus']:
-        was = _device_setting(before, gpu['id'])
-        will = _device_setting(after, gpu['id'])
+        was = device_setting(before, gpu['id'])
+        will = device_setting(after, gpu['id'])
         if was != will and gpu['vms']:
             raise PlanError('GPU %s on host %s is used by powered-on VM(s) %s: power them off (or move them) before '
                             'changing its graphics type or vGPU mode' % (gpu['id'], host['name'], ', '.join(gpu['vms'])),
@@ -95,7 +95,8 @@ def plan_graphics(host, default_type=None, policy=None, devices=None, vgpu_mode_
     return after
 
 
-def _device_setting(state, device_id):
+def device_setting(state, device_id):
+    """(graphics type, vgpu mode) configured for one GPU in a graphics state."""
     entry = next((d for d in state['devices'] if d['id'] == device_id), {})
     return (entry.get('graphics_type') or state['default_type'], entry.get('vgpu_mode'))
 
@@ -105,7 +106,7 @@ def graphics_restart_required(host, after):
     for gpu in host['gpus']:
         if gpu['passthrough']['active'] or gpu['graphics_type'] is None:
             continue
-        configured, _mode = _device_setting(after, gpu['id'])
+        configured, _mode = device_setting(after, gpu['id'])
         if configured != gpu['graphics_type']:
             return True
     return False

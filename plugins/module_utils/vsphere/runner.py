@@ -6,13 +6,12 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import functools
 import traceback
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, run
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere import planners
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.connection import (
-    Session, api_version, pyvmomi, wait_for_task,
-)
+from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.connection import Session, api_version, pyvmomi
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.inventory import Inventory
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.query import gpu_inventory
 
@@ -61,6 +60,12 @@ def _graphics_config(vim, state, also_reset=()):
                                    sharedPassthruAssignmentPolicy=state['assignment_policy'], deviceType=devices)
 
 
+def _update_graphics(vim, manager, state, refresh, also_reset=()):
+    manager.UpdateGraphicsConfig(_graphics_config(vim, state, also_reset))
+    if refresh:
+        manager.RefreshGraphicsManager()
+
+
 def host_graphics(module):
     p = module.params
 
@@ -81,18 +86,10 @@ def host_graphics(module):
                     continue
                 before = planners.graphics_state(record)
                 manager = obj.get('configManager.graphicsManager')
-                refresh = any(planners._device_setting(before, g['id'])[1] != planners._device_setting(after, g['id'])[1]  # pylint: disable=protected-access
-                              for g in record['gpus'])
-
-                def apply(manager=manager, after=after, refresh=refresh):
-                    manager.UpdateGraphicsConfig(_graphics_config(vim, after))
-                    if refresh:
-                        manager.RefreshGraphicsManager()
-
-                def undo(manager=manager, before=before, after=after):
-                    manager.UpdateGraphicsConfig(_graphics_config(vim, before, [d['id'] for d in after['devices']]))
-
-                the_plan.add('update_graphics', record['name'], before=before, after=after, apply=apply, undo=undo,
+                refresh = any(planners.device_setting(before, g['id'])[1] != planners.device_setting(after, g['id'])[1] for g in record['gpus'])
+                the_plan.add('update_graphics', record['name'], before=before, after=after,
+                             apply=functools.partial(_update_graphics, vim, manager, after, refresh),
+                             undo=functools.partial(_update_graphics, vim, manager, before, False, [d['id'] for d in after['devices']]),
                              details={'restart_required': planners.graphics_restart_required(record, after)})
             return the_plan
 

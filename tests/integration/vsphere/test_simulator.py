@@ -266,8 +266,9 @@ def test_fault_injection_and_call_counts(sim):
     assert vm.config.annotation == 'second'
     sim.inject('UpdateGraphicsConfig', 'HostConfigFault', message='no', count=0)
     manager = sim.host('DC0_C0_H0').configManager.graphicsManager
-    for _ in range(2):
+    for attempt in (1, 2):
         with pytest.raises(vim.fault.HostConfigFault):
             manager.UpdateGraphicsConfig(vim.host.GraphicsConfig(hostDefaultGraphicsType='sharedDirect', sharedPassthruAssignmentPolicy='performance'))
+        assert sim.calls()['UpdateGraphicsConfig'] == attempt
     calls = sim.calls()
     assert calls['ReconfigVM_Task'] == 2 and calls['UpdateGraphicsConfig'] == 2

@@ -22,8 +22,8 @@ def gpu(pci, device_id, graphics='sharedDirect', enabled=False, active=False, la
 
 def host(gpus=None, default='sharedDirect', devices=None):
     return {'name': 'esx1', 'graphics': {'default_type': default, 'assignment_policy': 'performance', 'devices': devices or []},
-            'gpus': gpus if gpus is not None else [gpu('0000:3b:00.0', A10), gpu('0000:86:00.0', T4),
-                                                  gpu('0000:af:00.0', A100, enabled=True, active=True)],
+            'gpus': gpus if gpus is not None else [
+                gpu('0000:3b:00.0', A10), gpu('0000:86:00.0', T4), gpu('0000:af:00.0', A100, enabled=True, active=True)],
             'vgpu_profiles': list(PROFILES)}
 
 
