@@ -22,6 +22,8 @@ labels through the API does not change it.
 """
 import asyncio
 
+import yaml
+
 from . import catalog
 
 WORKLOAD_LABEL = 'nvidia.com/gpu.workload.config'
@@ -227,11 +229,14 @@ class GpuOperator(object):
             return
         config = node['metadata'].get('labels', {}).get(VGPU_CONFIG_LABEL) or 'default'
         try:
-            vgpu_type, per_gpu = catalog.resolve_vgpu_config(config, model)
+            resources = self._configmap_resources(config, model, count)
+            if resources is None:
+                vgpu_type, per_gpu = catalog.resolve_vgpu_config(config, model)
+                resources = {catalog.vgpu_resource(vgpu_type): per_gpu * count}
         except ValueError as exc:
             state, reason, resources = 'failed', str(exc), None
         else:
-            state, reason, resources = 'success', '', {catalog.vgpu_resource(vgpu_type): per_gpu * count}
+            state, reason = 'success', ''
 
         def mutate(obj):
             labels = obj['metadata'].setdefault('labels', {})
@@ -245,6 +250,46 @@ class GpuOperator(object):
         if state == 'success':
             self.applied[name] = config
         self.events.append({'node': name, 'config': config, 'state': state, 'reason': reason})
+
+    def _configmap_resources(self, config, model, count):
+        """vgpu-device-manager with the ConfigMap the ClusterPolicy names (``vgpuDeviceManager.config.name``, key
+        ``config.yaml``, in the operator's namespace) [S4 spec.go, facts §5]: the entries of label ``config``
+        whose ``device-filter`` (``0x<device>10DE``) is absent or matches this node's GPUs, applied to ``all``
+        GPUs or the listed indices. None when the policy names no ConfigMap (the operator's default one)."""
+        spec = (self._policy() or {}).get('spec', {})
+        name = ((spec.get('vgpuDeviceManager') or {}).get('config') or {}).get('name')
+        if not name:
+            return None
+        namespace = ((self._policy() or {}).get('status') or {}).get('namespace') or 'gpu-operator'
+        configmap = self.emulator.get(self.emulator.kind('', 'v1', 'configmaps'), namespace, name)
+        if configmap is None:
+            raise ValueError('vgpu-device-manager ConfigMap %s/%s not found' % (namespace, name))
+        try:
+            document = yaml.safe_load((configmap.get('data') or {}).get('config.yaml', '')) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError('invalid config.yaml in ConfigMap %s/%s: %s' % (namespace, name, exc)) from None
+        entries = (document.get('vgpu-configs') or {}).get(config)
+        if document.get('version') != 'v1' or not entries:
+            raise ValueError('no vGPU config named %r in the vgpu-device-manager ConfigMap %s/%s' % (config, namespace, name))
+        own_filter = ('0x%s%s' % (model.device_id, catalog.NVIDIA_VENDOR_ID)).lower()
+        layout = {}  # GPU index -> {type: count}; the last matching entry wins for a GPU, as nvidia-vgpu-dm apply
+        for entry in entries:
+            filters = entry.get('device-filter')
+            filters = [filters] if isinstance(filters, str) else (filters or [])
+            if filters and own_filter not in [str(f).lower() for f in filters]:
+                continue
+            devices = entry.get('devices')
+            indices = range(count) if devices == 'all' else [i for i in devices or [] if isinstance(i, int) and i < count]
+            for index in indices:
+                layout[index] = entry.get('vgpu-devices') or {}
+        resources = {}
+        for vgpus in layout.values():
+            for vgpu_type, number in vgpus.items():
+                if not str(vgpu_type).startswith(model.token + '-'):
+                    raise ValueError('vGPU type %s is not offered by the %s GPUs of this node' % (vgpu_type, model.token))
+                key = catalog.vgpu_resource(vgpu_type)
+                resources[key] = resources.get(key, 0) + int(number)
+        return resources
 
 
 def _set_resources(node, wanted):

@@ -453,6 +453,12 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         return self._commit_update(request, kind, current, copy.deepcopy(body))
 
     async def _serve_update(self, request):  # PATCH
+        # kmock copies the status of a returned Response onto the reaction itself, so a PATCH that once
+        # answered 201 (server-side apply creating an object) would answer 201 forever: always set it.
+        result = await self._patch(request)
+        return result if isinstance(result, kmock.Response) else kmock.Response(status=200, payload=result)
+
+    async def _patch(self, request):
         kind = self._kind_for(request)
         content_type = _content_type(request)
         accepted = patching.PATCH_TYPES if kind.builtin else patching.CUSTOM_PATCH_TYPES

@@ -227,6 +227,9 @@ def test_server_side_apply_creates_a_missing_object(api):
     status, failed = raw(api, 'PATCH', '/api/v1/namespaces/default/configmaps/other', json.dumps(body),
                          content_type='application/apply-patch+yaml')
     assert status == 422 and 'fieldManager' in failed['message']
+    status, _body = raw(api, 'PATCH', '/api/v1/namespaces/default/configmaps/applied', {'data': {'k': 'w'}},
+                        content_type='application/merge-patch+json')
+    assert status == 200  # an update answers 200 even after a create-by-apply answered 201
 
 
 def test_standard_status_reasons(api):
