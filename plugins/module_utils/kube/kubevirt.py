@@ -70,7 +70,7 @@ def normalise_entry(option, index, entry, removing=False):
             vtype = vgpu.parse(selector)
         except vgpu.VgpuError as exc:
             raise PlanError('%s: selector %r is not a vGPU type name: %s' % (where, selector, exc))
-        words = selector.replace('_', ' ').split()
+        words = selector.split('/')[-1].replace('_', ' ').split()
         prefix = words[0].upper() if len(words) > 1 else vtype.driver_prefix
         selector = '%s %s' % (prefix, vtype.canonical)
         if not resource:
