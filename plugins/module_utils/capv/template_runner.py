@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpuvirt.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""capv_machine_template_gpu: observe (GETs), plan (capv.template), check or apply over the Kubernetes API.
+
+Calls: GET the source template, GET the template named like the result, GET the MachineDeployment (when given)
+and, only when the deployment uses a third template, GET that one to see whether it was made from the same
+source. Writes: one POST of the new template and one JSON merge patch of the deployment's
+``infrastructureRef`` carrying its ``resourceVersion`` (retried on 409 Conflict). A rerun writes nothing.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.gpuvirt.core.plugins.module_utils.capv.template import (
+    DEPLOYMENT_GROUP, SOURCE_ANNOTATION, TEMPLATE_GROUP, TemplateRequest, base_name, desired_spec, plan_template,
+    template_name)
+from ansible_collections.gpuvirt.core.plugins.module_utils.kube.client import (
+    KubeClient, KubeConfigError, KubeError, describe_error, patch_with_retry, path_for)
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError, run
+
+
+class ConcurrentChange(Exception):
+    """Another writer changed the MachineDeployment's template between the plan and the write."""
+
+
+class TemplateWriter(object):
+    """The writes the planner delegates: create/delete a template, repoint a deployment."""
+
+    def __init__(self, client, namespace, template_version, deployment_version):
+        self.client = client
+        self.namespace = namespace
+        self.template_version = template_version
+        self.deployment_version = deployment_version
+        self.deployment = None
+
+    def template_path(self, name=None):
+        return path_for('%s/%s' % (TEMPLATE_GROUP, self.template_version), 'vspheremachinetemplates', name, self.namespace)
+
+    def deployment_path(self, name):
+        return path_for('%s/%s' % (DEPLOYMENT_GROUP, self.deployment_version), 'machinedeployments', name, self.namespace)
+
+    def create(self, body):
+        body = dict(body, apiVersion='%s/%s' % (TEMPLATE_GROUP, self.template_version))
+        return self.client.create(self.template_path(), body)
+
+    def delete(self, name):
+        return self.client.request('DELETE', self.template_path(name))
+
+    def point(self, deployment, template, expected_current):
+        """Merge-patch ``infrastructureRef.name`` of ``deployment`` to ``template`` (guarded by resourceVersion)."""
+        path = self.deployment_path(deployment)
+
+        def build(current):
+            ref = current['spec']['template']['spec'].get('infrastructureRef') or {}
+            if ref.get('name') == template:
+                return None
+            if ref.get('name') != expected_current:
+                raise ConcurrentChange('MachineDeployment %s/%s now uses template %s (expected %s): another writer changed '
+                                       'it; run again' % (self.namespace, deployment, ref.get('name'), expected_current))
+            return {'spec': {'template': {'spec': {'infrastructureRef': {'name': template}}}}}
+        self.deployment, _conflicts = patch_with_retry(self.client, path, lambda: self.client.get(path), build)
+        return self.deployment
+
+
+def _infrastructure_ref(deployment):
+    return ((deployment or {}).get('spec') or {}).get('template', {}).get('spec', {}).get('infrastructureRef') or {}
+
+
+def run_module(module):
+    params = module.params
+    client = KubeClient(params)
+    namespace = params['namespace']
+    writer = TemplateWriter(client, namespace, params['template_api_version'], params['deployment_api_version'])
+    state = {}
+
+    def observe():
+        request = TemplateRequest(namespace, params['name'], params['pci_devices'], params['hardware_version'],
+                                  params['custom_vmx_keys'], params['machine_deployment'])
+        state['request'] = request
+        try:
+            source = client.get_optional(writer.template_path(request.name))
+            existing, deployment, made_from_source = None, None, set()
+            if source is not None:
+                source_spec = ((source.get('spec') or {}).get('template') or {}).get('spec') or {}
+                spec = desired_spec(source_spec, request.devices, request.hardware_version, request.custom_vmx_keys)
+                if spec != source_spec:
+                    existing = client.get_optional(writer.template_path(template_name(request.name, spec)))
+            if request.machine_deployment:
+                deployment = client.get_optional(writer.deployment_path(request.machine_deployment))
+                current = _infrastructure_ref(deployment).get('name')
+                if source is not None and current and current != request.name:
+                    other = client.get_optional(writer.template_path(current))
+                    annotations = ((other or {}).get('metadata') or {}).get('annotations') or {}
+                    if annotations.get(SOURCE_ANNOTATION) == base_name(request.name):
+                        made_from_source.add(current)
+        except (KubeError, KubeConfigError) as exc:
+            raise PlanError(describe_error(exc, 'VSphereMachineTemplate %s/%s' % (namespace, request.name)))
+        state['deployment'] = deployment
+        return {'source': source, 'existing': existing, 'deployment': deployment, 'made_from_source': made_from_source}
+
+    def plan(current):
+        the_plan, name, spec = plan_template(state['request'], current['source'], current['existing'], current['deployment'],
+                                             writer, current['made_from_source'])
+        state['name'], state['spec'] = name, spec
+        return the_plan
+
+    def result(current, outcome):
+        created = any(c.action == 'create' for c in outcome.plan.changes)
+        out = {
+            'template_name': state['name'],
+            'created': created,
+            'pci_devices': state['spec'].get('pciDevices') or [],
+            'hardware_version': state['spec'].get('hardwareVersion'),
+            'custom_vmx_keys': state['spec'].get('customVMXKeys') or {},
+            'api_calls': client.calls,
+        }
+        if params['machine_deployment']:
+            ref = dict(_infrastructure_ref(writer.deployment or current['deployment']))
+            if module.check_mode:
+                ref['name'] = state['name']
+            out['machine_deployment'] = {
+                'name': params['machine_deployment'],
+                'infrastructure_ref': ref,
+                'rollout': any(c.action == 'update' for c in outcome.plan.changes),
+            }
+        return out
+
+    run(module, observe, plan, result)
