@@ -480,8 +480,6 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
                 return await self._apply_create(request, kind, body)
             raise errors.not_found(kind, request.name)
         source = self._external(kind, current)
-        if request.subresource == 'status' and content_type != patching.JSON_PATCH:
-            source = source  # a status patch sees the whole object; only status is kept below
         try:
             if content_type == patching.MERGE:
                 patched = patching.merge_patch(source, body)
@@ -752,5 +750,4 @@ def _validate_kubevirt(obj):
     return causes
 
 
-KIND_OF_BUILTIN = {k.kind: k for k in BUILTIN_KINDS}
 __all__ = ['KubeApiEmulator', 'Kind', 'CONTROL_PREFIX']
