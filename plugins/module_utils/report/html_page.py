@@ -286,13 +286,13 @@ def _node(node):
     rows = []
     for res in node['resources']:
         share = float(res['allocatable']) / res['capacity'] if res['capacity'] else 0.0
-        permitted = {None: '', True: 'yes', False: 'no'}[res['permitted']]
+        permitted = 'n/a (containers)' if res.get('container') else {None: 'not known', True: 'yes', False: 'no'}[res['permitted']]
         rows.append('<tr data-resource="%s"><th scope="row">%s</th><td class="num" data-label="allocatable">%d</td>'
                     '<td class="num" data-label="capacity">%d</td><td data-label="allocatable of capacity">'
                     '<span class="meter" role="img" aria-label="%d of %d allocatable"><span style="width:%.1f%%"></span></span></td>'
                     '<td data-label="KubeVirt permits">%s</td></tr>'
                     % (esc(res['name']), esc(res['name']), res['allocatable'], res['capacity'], res['allocatable'], res['capacity'],
-                       100.0 * min(share, 1.0), permitted or 'not known'))
+                       100.0 * min(share, 1.0), permitted))
     table = ''
     if rows:
         table = ('<table class="stack"><caption>GPU resources</caption><thead><tr><th scope="col">resource</th><th scope="col" class="num">allocatable</th>'

@@ -104,7 +104,7 @@ def _node(node):
     if node['resources']:
         lines += ['| resource | allocatable | capacity | KubeVirt permits |', '|---|---:|---:|---|']
         for res in node['resources']:
-            permitted = {None: '', True: 'yes', False: '**no**'}[res['permitted']]
+            permitted = 'n/a (containers)' if res.get('container') else {None: 'not known', True: 'yes', False: '**no**'}[res['permitted']]
             lines.append('| %s | %d | %d | %s |' % (cell(res['name']), res['allocatable'], res['capacity'], permitted))
         lines.append('')
     return lines

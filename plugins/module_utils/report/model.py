@@ -39,6 +39,7 @@ from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu import (
 
 NVIDIA_VENDOR_ID = 0x10DE
 NVIDIA_RESOURCE_PREFIX = 'nvidia.com/'
+CONTAINER_RESOURCE = 'nvidia.com/gpu'  # the GPU Operator's device plugin for containers; KubeVirt does not use it
 MIXED_SIZE_HINTS = ('mixedsize', 'mixed-size', 'mixed_size', 'mixed')
 
 # GPU states shown in the report
@@ -608,7 +609,8 @@ def k8s_node(raw, permitted, licence):
         vtype = _parse_type(name[len(NVIDIA_RESOURCE_PREFIX):])
         resource = {'name': name, 'capacity': capacity.get(name, 0), 'allocatable': allocatable.get(name, 0),
                     'vgpu_type': vtype.canonical if vtype else None,
-                    'permitted': None if permitted is None or name == 'nvidia.com/gpu' else name in permitted}
+                    'container': name == CONTAINER_RESOURCE,
+                    'permitted': None if permitted is None or name == CONTAINER_RESOURCE else name in permitted}
         node['resources'].append(resource)
         if resource['permitted'] is False:
             node['notes'].append('%s is not in KubeVirt permittedHostDevices: VMs cannot request it' % name)

@@ -310,8 +310,10 @@ def test_kubernetes_allocatable_capacity_permitted_and_licence():
     (site,) = build(facts)['sites']
     assert site['nodes_without_gpus'] == ['cpu-1']
     first, second = site['hosts']
-    assert first['resources'] == [{'name': 'nvidia.com/NVIDIA_A10-4Q', 'capacity': 12, 'allocatable': 10, 'vgpu_type': 'A10-4Q', 'permitted': False}]
-    assert second['resources'] == [{'name': 'nvidia.com/GA102GL_A10', 'capacity': 2, 'allocatable': 2, 'vgpu_type': None, 'permitted': True}]
+    assert first['resources'] == [{'name': 'nvidia.com/NVIDIA_A10-4Q', 'capacity': 12, 'allocatable': 10, 'vgpu_type': 'A10-4Q',
+                                   'container': False, 'permitted': False}]
+    assert second['resources'] == [{'name': 'nvidia.com/GA102GL_A10', 'capacity': 2, 'allocatable': 2, 'vgpu_type': None,
+                                    'container': False, 'permitted': True}]
     assert first['licence'] == 'licensing object licensing-config'
 
 
