@@ -168,6 +168,10 @@ func newHostState(host *simulator.HostSystem, models []*gpuModel, vmVersion stri
 	}
 	no := false
 	capability.DeviceRebindWithoutRebootSupported = &no
+	capability.RebootSupported = true
+	capability.ShutdownSupported = true
+	capability.MaintenanceModeSupported = true
+	capability.VmotionSupported = true
 	host.Capability = &capability
 	h.render(nil)
 	return h
