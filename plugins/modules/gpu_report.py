@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 module: gpu_report
 short_description: Write the GPU capacity report (HTML and Markdown) from the GPU info modules' facts
 version_added: 0.1.0
-author: gpuvirt.core contributors
+author: gpuvirt.core contributors (!UNKNOWN)
 description:
   - Renders one self-contained HTML page (inline CSS, no script, nothing fetched from the network) and, optionally,
     a Markdown variant from the results of M(gpuvirt.core.vsphere_gpu_info), M(gpuvirt.core.host_gpu_info) and
@@ -68,6 +68,7 @@ attributes:
     support: full
     description: Shows the size and SHA-1 of each file before and after.
   platform:
+    support: full
     platforms: posix
     description: Runs on the host that receives the files, normally the controller.
 notes:

@@ -95,11 +95,12 @@ footer{max-width:1240px;margin:24px auto;padding:0 16px;color:var(--muted);font-
 @media print{.host{break-inside:avoid}}
 """
 
+_STROKE = 'fill="none" stroke="currentColor" stroke-width="1.6"'
 ICONS = {
-    'bad': '<path d="M8 1l7 13H1z" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M8 6v4M8 11.5v1.2" stroke="currentColor" stroke-width="1.6"/>',
-    'warn': '<circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M8 4v4.5l3 2" fill="none" stroke="currentColor" stroke-width="1.6"/>',
+    'bad': '<path d="M8 1l7 13H1z" %s/><path d="M8 6v4M8 11.5v1.2" %s/>' % (_STROKE, _STROKE),
+    'warn': '<circle cx="8" cy="8" r="6.5" %s/><path d="M8 4v4.5l3 2" %s/>' % (_STROKE, _STROKE),
     'ok': '<path d="M2 8.5l4 4 8-9" fill="none" stroke="currentColor" stroke-width="2"/>',
-    'info': '<circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M8 7v5M8 4v1.5" stroke="currentColor" stroke-width="1.6"/>',
+    'info': '<circle cx="8" cy="8" r="6.5" %s/><path d="M8 7v5M8 4v1.5" %s/>' % (_STROKE, _STROKE),
 }
 
 

@@ -82,8 +82,9 @@ def _host(host):
     for gpu in host['gpus']:
         lines += _gpu_line(gpu)
     extra = ['- %s wants %s: no GPU on this host can hold it' % (cell(i['vm']), cell(i['profile'])) for i in host['unplaced']]
-    extra += ['- %s (powered off) is configured with %s' % (cell(i['vm']), cell(', '.join(i['vgpu_profiles']) or '%d passthrough device(s)' % i['passthrough_devices']))
-              for i in host['powered_off']]
+    for item in host['powered_off']:
+        what = ', '.join(item['vgpu_profiles']) or '%d passthrough device(s)' % item['passthrough_devices']
+        extra.append('- %s (powered off) is configured with %s' % (cell(item['vm']), cell(what)))
     extra += ['- %s' % cell(n) for n in host['notes']]
     if host['gpus'] or extra:
         lines += extra + ['']

@@ -123,10 +123,10 @@ def prepare_vsphere(env, playbook, tmp_path):
     playbook(str(path))
     for host in ('DC0_C0_H0', 'DC0_C0_H1'):
         control(env, 'hosts/%s/hostengine-restart' % host)
-    tasks = [{'name': 'vGPU on the VM', 'gpuvirt.core.vsphere_vm_gpu': dict(connection, name='DC0_C0_RP0_VM0', vgpu_profiles=['grid_a10-4q'],
-                                                                             power_cycle=True)},
-             {'name': 'Passthrough on H1', 'gpuvirt.core.vsphere_host_passthrough': dict(connection, esxi_hostname='DC0_C0_H1',
-                                                                                         devices=[{'vendor_id': 4318, 'device_id': 8433, 'enabled': True}])}]
+    vgpu = dict(connection, name='DC0_C0_RP0_VM0', vgpu_profiles=['grid_a10-4q'], power_cycle=True)
+    passthrough = dict(connection, esxi_hostname='DC0_C0_H1', devices=[{'vendor_id': 4318, 'device_id': 8433, 'enabled': True}])
+    tasks = [{'name': 'vGPU on the VM', 'gpuvirt.core.vsphere_vm_gpu': vgpu},
+             {'name': 'Passthrough on H1', 'gpuvirt.core.vsphere_host_passthrough': passthrough}]
     path = tmp_path / 'prepare-vms.yml'
     path.write_text(yaml.safe_dump([{'name': 'vSphere VMs', 'hosts': 'localhost', 'connection': 'local', 'gather_facts': False, 'tasks': tasks}]))
     playbook(str(path))

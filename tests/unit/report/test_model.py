@@ -329,7 +329,8 @@ def test_kubernetes_licence_state_from_the_cluster_policy(policy, expected):
 
 def test_kubernetes_failed_and_pending_vgpu_config():
     facts = {'kubernetes': {'nodes': [node('a', {}, {}, gpu_present=True, vgpu_config='A10-24Q', vgpu_config_state='failed'),
-                                      node('b', {}, {}, gpu_present=True, labels={'nvidia.com/vgpu.config': 'A10-4Q', 'nvidia.com/vgpu.config.state': 'pending'})]}}
+                                      node('b', {}, {}, gpu_present=True,
+                                           labels={'nvidia.com/vgpu.config': 'A10-4Q', 'nvidia.com/vgpu.config.state': 'pending'})]}}
     first, second = build(facts)['sites'][0]['hosts']
     assert 'vGPU configuration A10-24Q failed on this node' in first['notes']
     assert second['vgpu_config'] == 'A10-4Q' and 'vGPU configuration A10-4Q is being applied' in second['notes']
