@@ -16,9 +16,12 @@ description:
     GPU Operator with KubeVirt guide).
   - The KubeVirt CR's permitted host devices and feature gates, and the GPU Operator ClusterPolicy's state when present.
   - Three API reads; changes nothing.
-author: gpuvirt.core contributors
+author:
+  - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.kube
+  - gpuvirt.core.attributes
+  - gpuvirt.core.attributes.info_module
 options:
   nodes:
     description: Only these nodes (all must exist).
@@ -39,9 +42,6 @@ options:
     description: Name of the KubeVirt CR.
     type: str
     default: kubevirt
-attributes:
-  check_mode:
-    support: full
 '''
 
 EXAMPLES = r'''

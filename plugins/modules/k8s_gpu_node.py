@@ -19,9 +19,11 @@ description:
     the vGPU (or passthrough, or container) resources; fails at once on C(failed), and on timeout says what each node shows.
   - One LIST of the nodes, then one merge patch per node whose labels differ, guarded by the node's C(resourceVersion) and
     retried on 409 Conflict (the GPU Operator writes nodes too).
-author: gpuvirt.core contributors
+author:
+  - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.kube
+  - gpuvirt.core.attributes
 options:
   nodes:
     description: Names of the nodes. All must exist.

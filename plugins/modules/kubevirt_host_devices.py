@@ -19,9 +19,11 @@ description:
     change (HTTP 409) makes it read and plan again. Nothing is written when nothing differs.
   - Replaces the manual C(kubectl edit kubevirt) and C(kubectl patch kubevirt --type=json) steps of the GPU Operator
     with KubeVirt guide.
-author: gpuvirt.core contributors
+author:
+  - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.kube
+  - gpuvirt.core.attributes
 options:
   pci_host_devices:
     description:

@@ -19,9 +19,11 @@ description:
   - The token is never returned, logged or shown in a diff; diffs and results show its SHA-256. The object is written only
     when C(gridd.conf) or the token differ; other keys of the object are left alone.
   - Warns when the ClusterPolicy does not reference the object.
-author: gpuvirt.core contributors
+author:
+  - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.kube
+  - gpuvirt.core.attributes
 options:
   namespace:
     description: Namespace of the object (the GPU Operator's). It must exist.

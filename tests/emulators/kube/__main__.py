@@ -144,7 +144,7 @@ def _repo_root():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m tests.emulators.kube', description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(prog='python -m tests.emulators.kube', description=__doc__.split('\n', maxsplit=1)[0])
     commands = parser.add_subparsers(dest='command', required=True)
     for name in ('up', 'serve'):
         sub = commands.add_parser(name)

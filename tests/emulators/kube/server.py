@@ -656,7 +656,7 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
             causes.append(('metadata.name', 'Invalid value: "%s": a lowercase RFC 1123 subdomain must consist of lower case '
                            'alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character' % name))
         for key, value in (meta.get('labels') or {}).items():
-            prefix, _, label = key.rpartition('/')
+            prefix, label = key.rpartition('/')[::2]
             if not _LABEL_NAME.match(label) or len(label) > 63 or (prefix and not _DNS_SUBDOMAIN.match(prefix)):
                 causes.append(('metadata.labels', 'Invalid value: "%s": name part must consist of alphanumeric characters, '
                                '\'-\', \'_\' or \'.\', and must start and end with an alphanumeric character' % key))

@@ -66,7 +66,7 @@ PCI = [{'pciVendorSelector': '10DE:2236', 'resourceName': 'nvidia.com/GA102GL_A1
 
 
 def test_plan_adds_entries_and_is_idempotent():
-    patch, before, after, _ = kubevirt.desired_configuration(cr(), PCI, [], 'present')
+    patch, before, after = kubevirt.desired_configuration(cr(), PCI, [], 'present')[:3]
     assert patch == {'spec': {'configuration': {'permittedHostDevices': {'pciHostDevices': PCI}}}}
     assert before['permittedHostDevices'] == {} and after['permittedHostDevices'] == {'pciHostDevices': PCI}
     done = cr(permitted={'pciHostDevices': [dict(PCI[0], pciVendorSelector='10de:2236')]})
