@@ -98,3 +98,98 @@ def capi(capi_emulator):
     cluster = CapiCluster(capi_emulator)
     cluster.seed()
     return cluster
+
+
+NO_TLS_CHECK = ssl._create_unverified_context()  # pylint: disable=protected-access  # the simulator's self-signed cert
+
+
+class VCenter(object):
+    """vcsim-gpu's vCenter REST API (tests/emulators/vcsim/addon/vmclass.go), used to seed and to verify."""
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.env = sim.env
+        self.base = 'https://127.0.0.1:%d' % sim.port
+        self._session = None
+
+    def _send(self, method, path, body=None, headers=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method,
+                                         headers=dict({'Content-Type': 'application/json'}, **(headers or {})))
+        try:
+            with urllib.request.urlopen(request, context=NO_TLS_CHECK, timeout=30) as response:
+                text = response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b'null')
+        return response.status, json.loads(text) if text else None
+
+    def api(self, method, path, body=None):
+        """(status, body) of an authenticated /api request."""
+        if self._session is None:
+            import base64  # pylint: disable=import-outside-toplevel
+            token = base64.b64encode(('%s:%s' % (self.env['VMWARE_USER'], self.env['VMWARE_PASSWORD'])).encode()).decode()
+            status, self._session = self._send('POST', '/api/session', headers={'Authorization': 'Basic ' + token})
+            assert status == 201, self._session
+        return self._send(method, path, body, headers={'vmware-api-session-id': self._session})
+
+    def control(self, method, what, body=None):
+        return self._send(method, '/vmclass-sim/' + what, body)[1]
+
+    def reset(self):
+        self.control('POST', 'reset')
+        self._session = None
+
+    def vm_class(self, class_id):
+        status, body = self.api('GET', '/api/vcenter/namespace-management/virtual-machine-classes/' + class_id)
+        return body if status == 200 else None
+
+    def namespace(self, name):
+        return self.api('GET', '/api/vcenter/namespaces/instances/' + name)[1]
+
+    def create_namespace(self, name, classes=(), libraries=()):
+        cluster = self.api('GET', '/api/vcenter/cluster')[1][0]['cluster']
+        status, body = self.api('POST', '/api/vcenter/namespaces/instances', {
+            'cluster': cluster, 'namespace': name,
+            'vm_service_spec': {'vm_classes': list(classes), 'content_libraries': list(libraries)}})
+        assert status == 204, body
+
+    def writes(self):
+        return [(r['method'], r['path']) for r in self.control('GET', 'requests') if r['write']]
+
+    def clear_log(self):
+        self.control('DELETE', 'requests')
+
+
+@pytest.fixture(scope='module')
+def vcenter_sims():
+    """Two simulators: vCenter 7.0.3 (VM class ``devices``) and 8.0.3 (``config_spec``), one host each."""
+    sims = {}
+    try:
+        for version in ('7.0.3.0', '8.0.3.0'):
+            sims[version] = start_sim(clusters=1, hosts=1, vms=1, api_version=version)
+        yield sims
+    finally:
+        for sim in sims.values():
+            stop_sim(sim)
+
+
+@pytest.fixture(params=['7.0.3.0', '8.0.3.0'])
+def vcenter(request, vcenter_sims):
+    """A vCenter of each version with the default VM classes and namespace ``tak`` (a content library and
+    ``best-effort-small`` assigned), request log cleared."""
+    center = VCenter(vcenter_sims[request.param])
+    center.version = request.param
+    center.reset()
+    center.create_namespace('tak', classes=['best-effort-small'], libraries=['lib-ubuntu'])
+    center.clear_log()
+    return center
+
+
+@pytest.fixture
+def vcenter_803(vcenter_sims):
+    center = VCenter(vcenter_sims['8.0.3.0'])
+    center.version = '8.0.3.0'
+    center.reset()
+    center.create_namespace('tak', classes=['best-effort-small'], libraries=['lib-ubuntu'])
+    center.clear_log()
+    return center
