@@ -232,7 +232,12 @@ def _host_badges(host):
     return badges
 
 
-def _host(host, colours):
+def host_anchor(site, host):
+    """The id of a host's card: unique across sites (two vCenters may both have an esx-1)."""
+    return 'host-' + _slug('%s-%s-%s' % (site['kind'], site['name'], host['name']))
+
+
+def _host(site, host, colours):
     parts = []
     badges = _host_badges(host)
     if host['kind'] == 'kubernetes':
@@ -264,9 +269,9 @@ def _host(host, colours):
     if extra:
         parts.append('<ul class="facts">%s</ul>' % ''.join(extra))
     classes = 'host failed' if host['error'] else 'host'
+    anchor = host_anchor(site, host)
     return ('<article class="%s" id="%s" data-host="%s" aria-labelledby="%s-h"><h3 id="%s-h">%s</h3>%s</article>'
-            % (classes, 'host-' + _slug(host['kind'] + '-' + host['name']), esc(host['name']), 'host-' + _slug(host['kind'] + '-' + host['name']),
-               'host-' + _slug(host['kind'] + '-' + host['name']), esc(host['name']), ''.join(parts)))
+            % (classes, anchor, esc(host['name']), anchor, anchor, esc(host['name']), ''.join(parts)))
 
 
 def _node_badges(node):
@@ -313,7 +318,7 @@ def _attention(model):
             where = site['name'] if site['name'] == KIND_TEXT[site['kind']] else '%s (%s)' % (site['name'], KIND_TEXT[site['kind']])
             items.append('%s failed to answer: %s' % (where, site['error']))
         for host in site['hosts']:
-            anchor = '#host-' + _slug(host['kind'] + '-' + host['name'])
+            anchor = '#' + host_anchor(site, host)
             if host['error']:
                 items.append(('<a href="%s">%s</a> failed to answer: %s', anchor, host['name'], host['error']))
             if host['reboot_pending']:
@@ -393,7 +398,7 @@ def _site(site, colours):
     if not site['error'] and not site['hosts']:
         parts.append('<p>No hosts with GPUs.</p>')
     if site['hosts']:
-        parts.append('<div class="hosts">%s</div>' % ''.join(_host(h, colours) for h in site['hosts']))
+        parts.append('<div class="hosts">%s</div>' % ''.join(_host(site, h, colours) for h in site['hosts']))
     slug = 'site-' + _slug(site['kind'] + '-' + site['name'])
     return '<section aria-labelledby="%s" data-site="%s"><h2 id="%s">%s</h2>%s</section>' % (slug, esc(site['name']), slug, heading, ''.join(parts))
 

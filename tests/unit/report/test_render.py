@@ -66,6 +66,10 @@ def test_html_is_well_formed_and_self_contained(lab_html):
     assert csp and "default-src 'none'" in csp[0] and 'script-src' not in csp[0]
     assert ('html', {'lang': 'en'}) in page.tags
     assert any(t == 'meta' and a.get('name') == 'viewport' for t, a in page.tags)
+    ids = page.by_attr['id']
+    assert len(ids) == len(set(ids))
+    targets = [a['href'][1:] for t, a in page.tags if t == 'a' and a.get('href', '').startswith('#')]
+    assert targets and set(targets) <= set(ids)
 
 
 def test_every_bar_has_a_text_alternative_and_text_next_to_it(lab_facts, lab_html):
@@ -98,7 +102,8 @@ def test_failed_host_is_shown(lab_html):
     text = ' '.join(' '.join(parse(lab_html).text).split())
     assert 'kvm-2 failed to answer: unreachable: Failed to connect to the host via ssh' in text
     assert 'No facts: unreachable: Failed to connect to the host via ssh: ssh: connect to host kvm-2 port 22: Connection refused' in text
-    assert re.search(r'<article class="host failed" id="host-kvm-kvm-2"', lab_html)
+    assert re.search(r'<article class="host failed" id="host-kvm-kvm-hosts-kvm-2"', lab_html)
+    assert '<a href="#host-kvm-kvm-hosts-kvm-2">kvm-2</a> failed to answer' in lab_html
 
 
 def test_hostile_names_are_escaped():
@@ -168,3 +173,15 @@ def test_text_bar_and_cells():
     assert cell('a|b\nc`d') == 'a\\|b c\'d'
     assert fits_text({'A10-4Q': 3, 'A10-4C': 3, 'A10-12Q': 1}) == '3 × 4 GB (A10-4C, A10-4Q); 1 × 12 GB (A10-12Q)'
     assert fits_text({'A100-1-5C': 2}) == '2 × 5 GB, 1 slice (A100-1-5C)'
+
+
+def test_same_host_name_in_two_sites_keeps_ids_unique():
+    host = {'name': 'esx-1', 'graphics': {'default_type': 'sharedDirect', 'assignment_policy': 'performance'}, 'gpus': [], 'vgpu_profiles': []}
+    facts = {'vsphere': [{'site': 'vCenter A', 'hosts': [host], 'vms': []}, {'site': 'vCenter B', 'hosts': [host], 'vms': []},
+                         {'failed': True, 'msg': 'timed out'}]}
+    model = build(facts)
+    assert [s['name'] for s in model['sites']] == ['vCenter A', 'vCenter B', 'vSphere 3']
+    page = parse(render_html(model))
+    ids = page.by_attr['id']
+    assert 'host-vsphere-vcenter-a-esx-1' in ids and 'host-vsphere-vcenter-b-esx-1' in ids
+    assert len(ids) == len(set(ids))
