@@ -229,7 +229,7 @@ def _segments(gpu, model, parsed):
                          'label': '%s (%s)' % (vtype.canonical, vgpu['vm']) if vgpu.get('vm') else vtype.canonical})
     used_share = sum(s['share'] for s in segments)
     if gpu['state'] != VGPU:
-        pass
+        pass  # not offering vGPUs: no free slots to draw; the caller draws the whole bar
     elif not parsed:
         segments.append({'kind': 'free', 'type': None, 'share': 1.0, 'label': 'free: no vGPUs yet'})
         used_share = 1.0
@@ -324,9 +324,6 @@ def kvm_gpu(raw):
             gpu['notes'].append('the NVIDIA host driver offers no vGPU types on this GPU')
         _finish_capacity(gpu, model)
         _whole_gpu(gpu, 'blocked', 'no vGPUs possible yet')
-        return gpu
-    if state == UNKNOWN:
-        _finish_capacity(gpu, model)
         return gpu
     _finish_capacity(gpu, model)
     return gpu
