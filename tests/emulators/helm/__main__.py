@@ -22,7 +22,7 @@ def _versions(text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m tests.emulators.helm', description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(prog='python -m tests.emulators.helm', description=__doc__.split('\n', maxsplit=1)[0])
     commands = parser.add_subparsers(dest='command', required=True)
     for name in ('init', 'publish'):
         sub = commands.add_parser(name)

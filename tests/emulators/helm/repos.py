@@ -31,7 +31,7 @@ def _normalise(version):
 
 
 def _semver_key(version):
-    core = _normalise(version).split('-')[0].split('+')[0]
+    core = _normalise(version).split('-', maxsplit=1)[0].split('+', maxsplit=1)[0]
     return tuple(int(p) if p.isdigit() else 0 for p in core.split('.'))
 
 
