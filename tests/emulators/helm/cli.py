@@ -686,3 +686,7 @@ def main(argv=None):
     except store.StateError:
         pass
     return rc
+
+
+if __name__ == '__main__':
+    sys.exit(main())
