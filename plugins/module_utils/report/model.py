@@ -326,7 +326,26 @@ def kvm_gpu(raw):
         _whole_gpu(gpu, 'blocked', 'no vGPUs possible yet')
         return gpu
     _finish_capacity(gpu, model)
+    _compare_with_driver(gpu, vgpu_types)
     return gpu
+
+
+def _compare_with_driver(gpu, vgpu_types):
+    """Note where the driver's ``available_instances`` and the catalog's answer differ (a catalog gap, or a driver
+    that places differently): the report shows the catalog's answer and says what the driver offers."""
+    if not gpu['capacity_known'] or gpu['state'] != VGPU:
+        return
+    offered = {}
+    for entry in vgpu_types:
+        vtype = _parse_type(entry.get('name'))
+        count = _as_int(entry.get('available_instances'))
+        if vtype is not None and count is not None:
+            offered[vtype.canonical] = count
+    differ = ['%s: driver %d, catalog %d' % (name, count, gpu['fits'].get(name, 0))
+              for name, count in sorted(offered.items()) if count != gpu['fits'].get(name, 0)]
+    if differ:
+        gpu['driver_differs'] = True
+        gpu['notes'].append('the host driver offers other counts than the catalog (%s); the driver decides' % '; '.join(differ))
 
 
 def kvm_host(name, result):

@@ -175,6 +175,7 @@ def test_report_of_the_emulated_lab(kvm_host, kube, vcenter, playbook, chromium,
     assert re.search(r'`%s` A10 \(vGPU\) — `\[#\.\.\.\.\.\]` — 1 of 6 slots used — vGPUs: 1 × A10-4Q' % re.escape(address['A10']), markdown)
     assert re.search(r'`%s` L40S \(not ready for vGPUs\)' % re.escape(address['L40S']), markdown)
     assert '### kvm-2 — **FAILED to answer**: unreachable' in markdown
+    assert 'offers other counts than the catalog' not in markdown  # the emulated driver and the catalog agree
     assert {'site': 'KVM hosts', 'host': 'kvm-2'}.items() <= report['failed_hosts'][0].items()
     # vSphere: what vsphere_gpu_info returned, and the VM's vGPU on an A10
     vsphere = first.results('Read GPUs, host graphics and GPU VMs from each vCenter')['results'][0]

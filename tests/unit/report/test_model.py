@@ -165,6 +165,17 @@ def test_lab_summary(lab_facts):
                                                'nvidia.com/NVIDIA_A10-4Q': {'capacity': 12, 'allocatable': 12}}
 
 
+def test_driver_counts_that_differ_from_the_catalog_are_noted(make_kvm_gpu, make_mdev):
+    types = [{'id': 'nvidia-231', 'name': 'GRID T4-2Q', 'available_instances': 6},
+             {'id': 'nvidia-232', 'name': 'GRID T4-4Q', 'available_instances': 0}]
+    gpu = only_gpu(build(kvm(make_kvm_gpu('0000:3b:00.0', '0x1eb8', [make_mdev('a', 'GRID T4-2Q')], types))))
+    assert gpu['fits']['T4-2Q'] == 7
+    assert gpu['notes'] == ['the host driver offers other counts than the catalog (T4-2Q: driver 6, catalog 7); the driver decides']
+    types[0]['available_instances'] = 7
+    gpu = only_gpu(build(kvm(make_kvm_gpu('0000:3b:00.0', '0x1eb8', [make_mdev('a', 'GRID T4-2Q')], types))))
+    assert gpu['notes'] == [] and 'driver_differs' not in gpu
+
+
 def test_sriov_gpu_without_vfs_is_not_ready(make_kvm_gpu):
     """VFs appear only after sriov-manage and vanish on reboot (reference §2)."""
     gpu = only_gpu(build(kvm(make_kvm_gpu('0000:d8:00.0', '0x26b9', backend='none', total_vfs=32, num_vfs=0))))
