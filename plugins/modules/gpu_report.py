@@ -10,7 +10,8 @@ DOCUMENTATION = r'''
 module: gpu_report
 short_description: Write the GPU capacity report (HTML and Markdown) from the GPU info modules' facts
 version_added: 0.1.0
-author: gpuvirt.core contributors (!UNKNOWN)
+author:
+  - gpuvirt.core contributors (@gpuvirt)
 description:
   - Renders one self-contained HTML page (inline CSS, no script, nothing fetched from the network) and, optionally,
     a Markdown variant from the results of M(gpuvirt.core.vsphere_gpu_info), M(gpuvirt.core.host_gpu_info) and
