@@ -25,7 +25,8 @@ description:
     device id without a profile; v1beta2 size limits; hardware version format; no C(providerID) or C(ipAddrs) in
     templates) and checks vGPU profiles against the collection's catalog, so bad input fails with nothing written.
   - Replaces the manual template edits of the CAPV "GPU enabled clusters using vGPU" and "PCI passthrough" guides.
-author: gpuvirt.core contributors
+author:
+  - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.kube
 options:
@@ -95,8 +96,10 @@ options:
     default: v1beta1
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - The old template is left in place (machines being replaced still refer to it); delete it once the rollout is done.
@@ -199,7 +202,7 @@ def main():
             name=dict(type='str', required=True),
             pci_devices=dict(type='list', elements='dict', options=PCI_DEVICE, required=True),
             hardware_version=dict(type='str'),
-            custom_vmx_keys=dict(type='dict'),
+            custom_vmx_keys=dict(type='dict', no_log=False),
             machine_deployment=dict(type='str'),
             template_api_version=dict(type='str', default='v1beta1'),
             deployment_api_version=dict(type='str', default='v1beta1'),

@@ -22,7 +22,8 @@ description:
     (V(grid_a100-3-20c)), so an unknown profile fails before anything is written.
   - Replaces the "Create VM Class" wizard (PCI devices, NVIDIA vGPU, MIG) and the namespace's "Manage VM Classes"
     dialog of seed 004.
-author: gpuvirt.core contributors
+author:
+  - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.vsphere
 options:
@@ -104,8 +105,10 @@ options:
     default: present
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - Uses vCenter's REST API only (one session per run, always closed); pyvmomi is not needed by this module.
@@ -196,7 +199,7 @@ def main():
             memory_reservation=dict(type='int'),
             description=dict(type='str'),
             vgpu_profiles=dict(type='list', elements='str'),
-            passthrough_devices=dict(type='list', elements='dict', options=PASSTHROUGH_DEVICE),
+            passthrough_devices=dict(type='list', elements='dict', no_log=False, options=PASSTHROUGH_DEVICE),
             namespaces=dict(type='list', elements='str', default=[]),
             purge_namespaces=dict(type='bool', default=False),
             device_api=dict(type='str', choices=['auto', 'devices', 'config_spec'], default='auto'),

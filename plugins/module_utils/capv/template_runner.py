@@ -59,7 +59,7 @@ class TemplateWriter(object):
                 raise ConcurrentChange('MachineDeployment %s/%s now uses template %s (expected %s): another writer changed '
                                        'it; run again' % (self.namespace, deployment, ref.get('name'), expected_current))
             return {'spec': {'template': {'spec': {'infrastructureRef': {'name': template}}}}}
-        self.deployment, _conflicts = patch_with_retry(self.client, path, lambda: self.client.get(path), build)
+        self.deployment = patch_with_retry(self.client, path, lambda: self.client.get(path), build)[0]
         return self.deployment
 
 

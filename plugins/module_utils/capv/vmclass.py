@@ -162,8 +162,8 @@ def class_state(info):
 
 def desired_state(request, current):
     """What the class should look like: the current state with the options applied (None = unchanged)."""
-    state = copy.deepcopy(current) if current else {'cpu_reservation': None, 'memory_reservation': None, 'description': '',
-                                                      'vgpu_profiles': [], 'passthrough_devices': []}
+    empty = {'cpu_reservation': None, 'memory_reservation': None, 'description': '', 'vgpu_profiles': [], 'passthrough_devices': []}
+    state = copy.deepcopy(current) if current else empty
     state.update(request.fields)
     if request.vgpu_profiles is not None:
         state['vgpu_profiles'] = sorted(request.vgpu_profiles)

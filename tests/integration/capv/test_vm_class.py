@@ -67,8 +67,8 @@ def test_update_purge_and_delete(playbook, vcenter):
     base = dict(id='gpu01', cpu_count=4, memory_mb=16384, vgpu_profiles=['A100-3-20C'])
     run(playbook, vcenter, [task('create', namespaces=['tak', 'ml'], **base)])
     vcenter.clear_log()
-    result = run(playbook, vcenter, [task('update', **dict(base, vgpu_profiles=['A100-7-40C'], namespaces=['ml'],
-                                                           purge_namespaces=True))])
+    changed = {**base, 'vgpu_profiles': ['A100-7-40C'], 'namespaces': ['ml'], 'purge_namespaces': True}
+    result = run(playbook, vcenter, [task('update', **changed)])
     out = result['update']
     assert [c['action'] for c in out['changes']] == ['update', 'unassign'] and out['namespaces'] == ['ml']
     assert devices_of(vcenter.vm_class('gpu01')) == (['grid_a100-7-40c'], [])

@@ -131,7 +131,7 @@ def test_ids_decimal_or_hex():
 def test_webhook_causes_cover_create_rules():
     spec = {'pciDevices': [{'vGPUProfile': 'grid_a10-4q', 'vendorId': 4318}, {'deviceId': 1}], 'hardwareVersion': 'vmx-170',
             'providerID': 'vsphere://x', 'network': {'devices': [{'ipAddrs': ['10.0.0.2/24']}]}}
-    fields = [field for field, _ in capv.webhook_causes(spec)]
+    fields = [cause[0] for cause in capv.webhook_causes(spec)]
     assert fields == ['spec.template.spec.pciDevices[0]', 'spec.template.spec.pciDevices[1]',
                       'spec.template.spec.hardwareVersion', 'spec.template.spec.providerID',
                       'spec.template.spec.network.devices[0].ipAddrs']
@@ -203,7 +203,7 @@ def test_rerun_with_the_template_present_plans_nothing():
     req = request([{'vgpu_profile': 'A10-4Q'}])
     first, name, spec = capv.plan_template(req, source, None, None, Writer())
     existing = capv.new_template(source, name, spec)
-    again, name_again, _spec = capv.plan_template(req, source, existing, None, Writer())
+    again, name_again = capv.plan_template(req, source, existing, None, Writer())[:2]
     assert not again and name_again == name and len(first) == 1
 
 
