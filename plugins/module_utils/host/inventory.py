@@ -469,11 +469,16 @@ def _vendor_types(host, gpu, cache):
 
 
 def _model_token(gpu):
-    """The catalog GPU token from the driver's type names (``NVIDIA A10-4Q`` -> ``A10``), else None."""
-    from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu import VgpuError, parse_name
+    """The catalog GPU token from the driver's type names (``NVIDIA A10-4Q`` -> ``A10``), else from the PCI device id
+    when the catalog has exactly one GPU with it (A2 and A16 share one), else None."""
+    from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu import VgpuError, gpu_models, parse_name
     for vtype in gpu.types:
         try:
             return parse_name(vtype.short).gpu
         except VgpuError:
             continue
-    return None
+    try:
+        models = gpu_models(int(gpu.function.device_id, 16))
+    except ValueError:
+        models = []
+    return models[0].name if len(models) == 1 else None
