@@ -150,7 +150,7 @@ def parse_gpus(spec):
     """``a10:1,t4:1`` -> [('a10', 0x2236, 24), ...] one entry per GPU."""
     out = []
     for item in filter(None, (spec or '').split(',')):
-        token, _, count = item.partition(':')
+        token, _sep, count = item.partition(':')
         if token not in GPUS:
             raise ValueError('unknown GPU %r (known: %s)' % (token, ', '.join(sorted(GPUS))))
         out.extend([(token,) + GPUS[token]] * int(count or 1))
@@ -194,7 +194,7 @@ def prepare_host(root, kernel, cpu='intel', gpus='a10:1', nouveau=True, cmdline_
     subprocess.run(['chroot', root, '/usr/sbin/update-grub'], check=True, stderr=subprocess.DEVNULL)
     with open(os.path.join(root, 'boot', 'grub', 'grub.cfg')) as handle:
         linux = [line.split(None, 1)[1] for line in handle if line.strip().startswith('linux')][0]
-    image, _, args = linux.strip().partition(' ')
+    image, _sep, args = linux.strip().partition(' ')
     _write(root, 'proc/cmdline', ' '.join(('BOOT_IMAGE=%s %s %s' % (image, args, cmdline_extra)).split()) + '\n')
     # the double logs of that set-up are not the role's
     for log in ('update-grub-double.log', 'update-initramfs-double.log'):
