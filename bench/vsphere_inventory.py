@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark (not a test): GPU inventory of a vSphere cluster, gpuvirt.core vs community.vmware.
 
 On vcsim-gpu with 50 and 200 hosts it times, with alternating runs, one ansible-playbook run of

@@ -70,7 +70,7 @@ class Session(object):
             context.verify_mode = ssl.CERT_NONE
         try:
             self.si = SmartConnect(host=host, user=user, pwd=self.params['password'], port=port, sslContext=context,
-                                   connectionPoolTimeout=self.params.get('timeout') or 600)
+                                   httpConnectionTimeout=self.params.get('timeout') or 600)
         except vim.fault.InvalidLogin:
             raise VsphereError('login to vCenter/ESXi %s as %s failed: wrong user name or password' % (where, user))
         except ssl.SSLError as exc:
