@@ -36,6 +36,13 @@ def test_up_prints_connection_and_negotiates_new_api(sim):
     assert sim.si.RetrieveContent().about.apiVersion == '8.0.3.0'
 
 
+def test_reading_unset_properties_returns_unset(sim):
+    # stock vcsim 0.24.2 panicked on a Fetch of an unset property and dropped the connection (vcsim_gpu.py LIB_PATCHES)
+    vm = sim.vm('DC0_C0_RP0_VM0')
+    assert vm.snapshot is None
+    assert vm.runtime.powerState == 'poweredOn'  # the connection is still usable
+
+
 def test_wrong_password_is_refused(sim):
     from pyVim.connect import SmartConnect
     from tests.integration.vsphere.conftest import NO_TLS_CHECK
