@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export NO_COLOR := 1
 export PY_COLORS := 0
 
-.PHONY: help setup test demo sanity lint unit integration molecule build clean
+.PHONY: help setup emulators test demo sanity lint unit integration molecule build clean
 
 help:
 	@echo "make demo   run the collection end to end against the emulators"
@@ -41,6 +41,10 @@ $(LINK):
 
 setup: $(STAMP) $(LINK)
 
+# Emulators that need a build step (vcsim + GPU add-on, offline from Debian's packaged govmomi; cached in .cache/).
+emulators: setup
+	tests/emulators/vcsim/vcsim-gpu build
+
 # --- tests ------------------------------------------------------------------------------------------
 test: sanity lint unit integration molecule
 	@echo "make test: all suites passed"
@@ -55,10 +59,10 @@ lint: setup
 unit: setup
 	$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)
 
-integration: setup
+integration: emulators
 	$(BIN)/python -m pytest tests/integration -q $(PYTEST_ARGS)
 
-molecule: setup
+molecule: emulators
 	bash scripts/molecule.sh
 
 build: setup
@@ -66,7 +70,7 @@ build: setup
 	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist .
 
 # --- the lab ----------------------------------------------------------------------------------------
-demo: setup
+demo: emulators
 	bash scripts/demo.sh
 
 clean:
