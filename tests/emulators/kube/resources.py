@@ -99,6 +99,7 @@ def crd(group, kind, plural, scope, versions, short_names=(), status=True, scale
 # The CRDs a GPU-enabled KubeVirt cluster (and the CAPV issue) needs.
 SEED_CRDS = (
     crd('kubevirt.io', 'KubeVirt', 'kubevirts', 'Namespaced', ['v1'], short_names=('kv', 'kvs')),
+    crd('kubevirt.io', 'VirtualMachine', 'virtualmachines', 'Namespaced', ['v1'], short_names=('vm', 'vms')),
     crd('nvidia.com', 'ClusterPolicy', 'clusterpolicies', 'Cluster', ['v1']),
     crd('infrastructure.cluster.x-k8s.io', 'VSphereMachineTemplate', 'vspheremachinetemplates', 'Namespaced',
         ['v1beta1'], status=False),

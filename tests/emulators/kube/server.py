@@ -50,6 +50,7 @@ from . import errors, patching, selectors
 from .errors import ApiStatusError
 from .operator import GpuOperator
 from .resources import BUILTIN_KINDS, Kind, kinds_from_crd
+from .virt import VirtController, schema_causes
 
 CONTROL_PREFIX = '/_emulator/'
 WRITE_VERBS = ('create', 'update', 'patch', 'delete')
@@ -99,6 +100,7 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
     conflicts: list = attrs.field(factory=list, init=False)
     failures: list = attrs.field(factory=list, init=False)
     operator: GpuOperator = attrs.field(default=None, init=False)
+    virt: VirtController = attrs.field(default=None, init=False)
     _tasks: set = attrs.field(factory=set, init=False)
     initial_delay: float = attrs.field(default=0.5, init=False)
     events: collections.deque = attrs.field(factory=lambda: collections.deque(maxlen=5000), init=False)
@@ -110,6 +112,7 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         for kind in BUILTIN_KINDS:
             self.register_kind(kind)
         self.operator = GpuOperator(self)
+        self.virt = VirtController(self)
 
     # ------------------------------------------------------------------ kinds and storage
     def register_kind(self, kind):
@@ -216,12 +219,14 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
         if kind.generation and self._spec_changed(current, updated):
             updated['metadata']['generation'] = current['metadata'].get('generation', 1) + 1
         self._put(kind, updated, 'MODIFIED')
+        if kind.kind == 'Node':  # virt-controller looks again at VMs waiting for device resources
+            self.virt.observe(kind, current, updated)
         return updated
 
     def reset(self):
         """Back to the seeded cluster (the ``seeder`` given at start-up), with an empty request log and no
         injections. resourceVersion keeps counting up, as it would on a real cluster."""
-        for task in list(self.operator.tasks.values()) + list(self.operator.policy_tasks.values()):
+        for task in list(self.operator.tasks.values()) + list(self.operator.policy_tasks.values()) + list(self.virt.tasks.values()):
             task.cancel()
         self.objects.clear()
         for key in [k for k, kind in self.kinds.items() if not kind.builtin]:
@@ -229,6 +234,7 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
             if kind.resource in self.resources:
                 del self.resources[kind.resource]
         self.operator = GpuOperator(self)
+        self.virt = VirtController(self)
         del self.log[:], self.conflicts[:], self.failures[:]
         self.events.clear()
         self.controller_delay = self.initial_delay
@@ -679,8 +685,12 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
                         raise errors.bad_request('illegal base64 data in Secret data[%s]' % key) from None
         if kind.kind == 'KubeVirt':
             causes.extend(_validate_kubevirt(obj))
+        if kind.kind == 'VirtualMachine':
+            causes.extend(schema_causes(obj))
         if causes:
             raise errors.invalid(kind, name, causes)
+        if kind.kind == 'VirtualMachine':
+            self.virt.admit(obj)  # KubeVirt's validating webhook, after the schema
 
     def _after_write(self, kind, before, after):
         if kind.kind == 'CustomResourceDefinition':
@@ -691,6 +701,7 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
             for new in kinds_from_crd(after) if after else []:
                 self.register_kind(new)
         self.operator.observe(kind, before, after)
+        self.virt.observe(kind, before, after)
 
     # ------------------------------------------------------------------ test hooks
     async def _control(self, request, what):
@@ -711,7 +722,7 @@ class KubeApiEmulator(kmock.KubernetesEmulator):
             self.failures.append(spec)
             return aiohttp.web.json_response({'failures': self.failures})
         if what == 'operator' and method == 'GET':
-            return aiohttp.web.json_response(self.operator.state())
+            return aiohttp.web.json_response(dict(self.operator.state(), virtual_machines=self.virt.state()))
         if what == 'operator' and method == 'POST':
             spec = request.data or {}
             if 'delay' in spec:
