@@ -19,7 +19,7 @@ description:
   - With I(persist), writes a driverctl override (C(host_root/etc/driverctl.d/pci-ADDRESS)) or a modprobe configuration so the
     binding survives a reboot.
 author:
-  - gpuvirt.core contributors
+  - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.host
 options:
@@ -60,8 +60,10 @@ options:
     default: driverctl
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 '''
 

@@ -16,7 +16,7 @@ description:
     their capacity, and the existing vGPUs with their type and whether a running VM uses them.
   - Also reports the IOMMU state (groups present, the kernel command line parameters that matter).
 author:
-  - gpuvirt.core contributors
+  - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.host
 options:
@@ -27,8 +27,10 @@ options:
     default: all
 attributes:
   check_mode:
+    description: Can run in check mode (it never changes anything).
     support: full
   diff_mode:
+    description: Reports no diff (it never changes anything).
     support: none
 '''
 

@@ -18,7 +18,7 @@ description:
   - Refuses to disable the VFs of a GPU that still has vGPUs, or whose VFs a running VM uses, unless I(force) (the vGPUs are then
     removed first, and listed in C(removed)/C(forced)); refuses to enable SR-IOV on a GPU bound to vfio-pci without I(force).
 author:
-  - gpuvirt.core contributors
+  - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.host
 options:
@@ -54,8 +54,10 @@ options:
     default: 2.0
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - VFs vanish at reboot and on driver reload; run this at boot (or before M(gpuvirt.core.host_vgpu) in every play).

@@ -19,7 +19,7 @@ description:
   - On a failed write it undoes its own changes of this run (newest first) and reports what is left.
   - Accepts NVIDIA vgpu-device-manager's configuration file format instead of I(vgpu_type) (I(config_file) + I(selected_config)).
 author:
-  - gpuvirt.core contributors
+  - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.host
 options:
@@ -64,7 +64,7 @@ options:
     default: false
   config_file:
     description:
-      - Path (on the managed host) of a vgpu-device-manager configuration file (C(version: v1), C(vgpu-configs)).
+      - Path (on the managed host) of a vgpu-device-manager configuration file (C(version) V(v1), C(vgpu-configs)).
       - Every entry of I(selected_config) that matches a GPU (C(devices), C(device-filter)) sets that GPU's layout; the last match
         wins; GPUs no entry matches are left alone.
     type: path
@@ -74,8 +74,10 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - SR-IOV GPUs need their virtual functions enabled first (M(gpuvirt.core.host_gpu_sriov)).

@@ -130,7 +130,8 @@ def plan_binding(module, host, inv):
             planner.plan.warnings.append('force: rebinding %s used by VM %s' % (address, fn.vm))
         binder = Binder(host, fn, target)
         planner.plan.add('bind', address, before={'driver': fn.driver, 'driver_override': fn.override},
-                         after={'driver': target if (target == 'vfio-pci' or fn.gpu_pf) else 'default', 'driver_override': 'vfio-pci' if target == 'vfio-pci' else None},
+                         after={'driver': target if (target == 'vfio-pci' or fn.gpu_pf) else 'default',
+                                'driver_override': 'vfio-pci' if target == 'vfio-pci' else None},
                          apply=binder.apply, undo=binder.undo, details={'gpu': gpu.address, 'driver': target})
     planner.persistence([gpu for gpu in inv.gpus if gpu.address in [g.address for g, _a in pairs]])
     if params['persist']:

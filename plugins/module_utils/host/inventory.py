@@ -288,24 +288,40 @@ def _vm_name(proc_dir):
     return (HostRoot.read(os.path.join(proc_dir, 'comm'), '') or '').strip() or None
 
 
-def _function(host, address, users):
-    base = host.sys_path('bus/pci/devices', address)
-    real = host.realpath(base)
+def _resolve(link):
+    """The real path behind a sysfs link, with one readlink (sysfs links are relative and the directories they pass
+    through are real), instead of os.path.realpath's lstat of every component."""
+    try:
+        return os.path.normpath(os.path.join(os.path.dirname(link), os.readlink(link)))
+    except (IOError, OSError):
+        return os.path.realpath(link)
+
+
+def _function(host, address, users, real=None, light=False):
+    """A PCI function; ``light`` (VFs) reads only what the modules need: driver, IOMMU group, VFIO users."""
+    real = real or _resolve(host.sys_path('bus/pci/devices', address))
     group = host.link_name(os.path.join(real, 'iommu_group'))
-    override = host.read(os.path.join(real, 'driver_override'))
-    fn = Function(address, real, host.read(os.path.join(real, 'vendor'), ''), host.read(os.path.join(real, 'device'), ''),
-                  host.read(os.path.join(real, 'class'), ''), host.link_name(os.path.join(real, 'driver')),
-                  None if override in (None, '(null)', '') else override, group)
+    if light:
+        fn = Function(address, real, None, None, None, host.link_name(os.path.join(real, 'driver')), None, group)
+    else:
+        override = host.read(os.path.join(real, 'driver_override'))
+        fn = Function(address, real, host.read(os.path.join(real, 'vendor'), ''), host.read(os.path.join(real, 'device'), ''),
+                      host.read(os.path.join(real, 'class'), ''), host.link_name(os.path.join(real, 'driver')),
+                      None if override in (None, '(null)', '') else override, group)
     fn.vm = users.get(group) if group else None
-    if fn.vm is None:
+    if fn.vm is None and users:
         for node in HostRoot.listdir(os.path.join(real, 'vfio-dev')):
             if node.startswith('vfio') and users.get('cdev:' + node[4:]):
                 fn.vm = users['cdev:' + node[4:]]
     return fn
 
 
-def scan(host, with_types=True):
-    """Walk the host once and return an :class:`Inventory`."""
+def scan(host, with_types=True, names_from=None):
+    """Walk the host once and return an :class:`Inventory`.
+
+    ``with_types=False`` skips the vGPU type listings (a re-read after a change); type names of vGPUs then come from
+    ``names_from``, the inventory read before the change.
+    """
     inv = Inventory(host)
     users = _users(host)
     inv.group_users = users
@@ -316,6 +332,8 @@ def scan(host, with_types=True):
     devices_dir = host.sys_path('bus/pci/devices')
     addresses = HostRoot.listdir(devices_dir)
     for address in addresses:
+        if not address.endswith(':00.0'):
+            continue      # a GPU is function 0 of device 0 behind its port (sriov-manage's own rule: lspci -s 0.0)
         base = os.path.join(devices_dir, address)
         if HostRoot.read(os.path.join(base, 'vendor')) != NVIDIA_VENDOR:
             continue
@@ -335,13 +353,25 @@ def scan(host, with_types=True):
         _backend(host, gpu, mdev_bus)
         inv.gpus.append(gpu)
     _mdevs(host, inv, users)
+    described = {}
     for gpu in inv.gpus:
         if gpu.backend == 'vendor_vfio':
             _vendor_vfio(host, gpu, inv.cache)
         if with_types:
-            _types(host, gpu, inv.cache)
+            _types(host, gpu, inv.cache, described)
+        elif names_from is not None and names_from.gpu(gpu.address) is not None:
+            _names_from(gpu, names_from.gpu(gpu.address), inv.cache)
         gpu.model_token = _model_token(gpu)
     return inv
+
+
+def _names_from(gpu, before, cache):
+    gpu.types = before.types
+    names = dict((t.type_id, t.name) for t in before.types)
+    names.update(cache.names(gpu.device_key))
+    known = dict((v.id, v.type_name) for v in before.vgpus)
+    for vgpu in gpu.vgpus:
+        vgpu.type_name = names.get(vgpu.type_id) or known.get(vgpu.id)
 
 
 def _sriov(host, gpu, users, inv):
@@ -353,8 +383,10 @@ def _sriov(host, gpu, users, inv):
     gpu.num_vfs = int(HostRoot.read(os.path.join(gpu.real, 'sriov_numvfs'), '0') or 0)
     links = [n for n in HostRoot.listdir(gpu.real) if n.startswith('virtfn') and n[6:].isdigit()]
     for name in sorted(links, key=lambda n: int(n[6:])):
-        vf_address = host.link_name(os.path.join(gpu.real, name))
-        vf = _function(host, vf_address, users)
+        real = _resolve(os.path.join(gpu.real, name))
+        vf_address = os.path.basename(real)
+        vf = _function(host, vf_address, users, real=real, light=True)
+        vf.vendor_id, vf.device_id, vf.cls = gpu.function.vendor_id, gpu.function.device_id, gpu.function.cls
         gpu.vfs.append(vf)
         inv.functions[vf_address] = vf
 
@@ -381,7 +413,7 @@ def _mdevs(host, inv, users):
         link = os.path.join(mdev_dir, uuid)
         if not os.path.islink(link):
             continue
-        real = host.realpath(link)
+        real = _resolve(link)
         parent = os.path.basename(os.path.dirname(real))
         gpu = by_parent.get(parent)
         if gpu is None:
@@ -400,9 +432,9 @@ def _vendor_vfio(host, gpu, cache):
             gpu.vgpus.append(Vgpu(vf.address, current, None, vf.address, vf.group, vf.vm))
 
 
-def _types(host, gpu, cache):
+def _types(host, gpu, cache, described):
     if gpu.backend == 'mdev':
-        _mdev_types(host, gpu)
+        _mdev_types(host, gpu, described.setdefault(gpu.function.device_id, {}))
     elif gpu.backend == 'vendor_vfio':
         _vendor_types(host, gpu, cache)
     names = dict((t.type_id, t.name) for t in gpu.types)
@@ -412,12 +444,13 @@ def _types(host, gpu, cache):
         if vgpu.type_name is None and vgpu.type_id in names:
             vgpu.type_name = names[vgpu.type_id]
         if vgpu.type_name is None and gpu.backend == 'mdev':
-            real = host.realpath(host.sys_path('bus/mdev/devices', vgpu.id))
+            real = _resolve(host.sys_path('bus/mdev/devices', vgpu.id))
             vgpu.type_name = HostRoot.read(os.path.join(real, 'mdev_type', 'name'))
 
 
-def _mdev_types(host, gpu):
-    """Types of the GPU from one parent; ``available_instances`` summed over its parents (see module doc)."""
+def _mdev_types(host, gpu, described):
+    """Types of the GPU from one parent; ``available_instances`` for the GPU (see module doc). ``name`` and
+    ``description`` are the same on every GPU of one model, so they are read once per PCI device id."""
     used_parents = set(v.parent for v in gpu.vgpus)
     if gpu.parents == [gpu.address]:
         probe, free = gpu.address, None
@@ -425,10 +458,12 @@ def _mdev_types(host, gpu):
         free_parents = [p for p in gpu.parents if p not in used_parents]
         probe = free_parents[0] if free_parents else gpu.parents[0]
         free = len(free_parents)
-    base = os.path.join(host.realpath(host.sys_path('bus/pci/devices', probe)), 'mdev_supported_types')
+    base = os.path.join(_resolve(host.sys_path('bus/pci/devices', probe)), 'mdev_supported_types')
     for type_id in HostRoot.listdir(base):
-        name = HostRoot.read(os.path.join(base, type_id, 'name'), '') or ''
-        desc = parse_description(HostRoot.read(os.path.join(base, type_id, 'description'), ''))
+        if type_id not in described:
+            desc = parse_description(HostRoot.read(os.path.join(base, type_id, 'description'), ''))
+            described[type_id] = (HostRoot.read(os.path.join(base, type_id, 'name'), '') or '', desc)
+        name, desc = described[type_id]
         avail = int(HostRoot.read(os.path.join(base, type_id, 'available_instances'), '0') or 0)
         max_instance = int(desc['max_instance']) if desc.get('max_instance', '').isdigit() else None
         framebuffer = desc.get('framebuffer', '')

@@ -156,7 +156,7 @@ def run_vgpu(module):
             try:
                 outcome = spine.execute(planner.plan, module.check_mode)
             except spine.ApplyError as exc:
-                after = inventory.scan(host)
+                after = inventory.scan(host, with_types=False, names_from=inv)
                 raise apply_failure(exc, **_apply_report(exc, after, gpus))
             if not module.check_mode:
                 inv.cache.save()
@@ -166,7 +166,7 @@ def run_vgpu(module):
             result['removed'] = [c.target for c in changes if c.action == 'remove']
             result['forced'] = planner.forced
             if changes and not module.check_mode:
-                after = inventory.scan(host)
+                after = inventory.scan(host, with_types=False, names_from=inv)
                 result['gpus'] = _layout([after.gpu(g.address) for g in gpus])
             else:
                 result['gpus'] = _planned_layout(gpus, planner)
