@@ -127,15 +127,26 @@ class VirtController(object):
             obj = after if after is not None else before
             key = (obj['metadata'].get('namespace'), obj['metadata']['name'])
             if after is None:
-                self.placements.pop(key, None)
                 self._cancel(key)
+                self._release(key)
             elif before is None or self._spec_of(before) != self._spec_of(after):
                 self.schedule(key)
-        elif kind.kind in ('Node', 'KubeVirt') and self._vm_kind() is not None:
-            for vm in self.emulator.items(self._vm_kind()):
-                key = (vm['metadata'].get('namespace'), vm['metadata']['name'])
-                if wants_to_run(vm) and key not in self.placements:
-                    self.schedule(key)
+        elif kind.kind in ('Node', 'KubeVirt'):
+            self._retry_waiting()
+
+    def _retry_waiting(self, skip=None):
+        """Look again at the VMs that want to run but are not placed (the scheduler retries them too)."""
+        if self._vm_kind() is None:
+            return
+        for vm in self.emulator.items(self._vm_kind()):
+            key = (vm['metadata'].get('namespace'), vm['metadata']['name'])
+            if key != skip and wants_to_run(vm) and key not in self.placements:
+                self.schedule(key)
+
+    def _release(self, key):
+        """A VM stopped or went away: its devices are free for the VMs waiting for them."""
+        if self.placements.pop(key, None) is not None:
+            self._retry_waiting(skip=key)
 
     @staticmethod
     def _spec_of(vm):
@@ -165,13 +176,13 @@ class VirtController(object):
         if vm is None:
             return False
         if not wants_to_run(vm):
-            self.placements.pop(key, None)
             self._set_status(key, _stopped_status())
+            self._release(key)
             return False
         wanted = requested_devices(vm)
         refused = self._not_permitted(wanted)
         if refused:
-            self.placements.pop(key, None)
+            self._release(key)
             self._set_status(key, _failed_create_status(refused))
             return False
         if key in self.placements:
