@@ -149,3 +149,24 @@ def test_driver_refusals_and_undo(emulator, playbook):
     info = playbook([task('host_gpu_info', 'info', host_root=root)])['info']
     t4 = info['gpus'][1]
     assert t4['driver'] == 'nvidia' and t4['driver_override'] is None
+
+
+def test_driver_modprobe_persistence(emulator, playbook):
+    """persist_method=modprobe: one options line with the ids of the GPU and its audio function, removed again."""
+    emu = emulator('t4:1')
+    root = emu.root
+    conf = os.path.join(root, 'etc/modprobe.d/gpuvirt-vfio.conf')
+    run = playbook([task('host_gpu_driver', 'vfio', host_root=root, devices=[addr(0)], driver='vfio-pci', persist=True,
+                         persist_method='modprobe')], diff=True)
+    assert run.rc == 0, run.stdout
+    with open(conf) as handle:
+        text = handle.read()
+    assert 'options vfio-pci ids=10de:10f8,10de:1eb8\n' in text and 'softdep nvidia pre: vfio-pci\n' in text
+    assert run['vfio']['diff']['after']['gpuvirt-vfio.conf'].startswith('# written by gpuvirt.core')
+    assert run['vfio']['diff']['before'][addr(0)] == {'driver': 'nvidia', 'driver_override': None}
+    again = playbook([task('host_gpu_driver', 'vfio', host_root=root, devices=[addr(0)], driver='vfio-pci', persist=True,
+                           persist_method='modprobe')])
+    assert again['vfio']['changed'] is False
+    back = playbook([task('host_gpu_driver', 'back', host_root=root, devices=[addr(0)], driver='nvidia', persist=True,
+                          persist_method='modprobe')])
+    assert back.rc == 0 and not os.path.exists(conf)

@@ -58,6 +58,8 @@ def test_lifecycle(emulator, playbook, backend):
     assert check.rc == 0, check.stdout
     assert check['create']['changed'] is True
     assert len(check['create']['created']) == count1
+    assert check['create']['diff']['before'] == {}
+    assert sorted(check['create']['diff']['after']) == sorted(check['create']['created'])
     assert new_writes(emu, base) == [], 'check mode writes nothing'
 
     run = playbook([vgpu_task('create', host_root=root, devices=[gpu], vgpu_type=type1, count=count1)])
@@ -80,6 +82,11 @@ def test_lifecycle(emulator, playbook, backend):
     switch = playbook([vgpu_task('switch', host_root=root, devices=[0], vgpu_type=type2, count=count2)], diff=True)
     assert switch.rc == 0, switch.stdout
     assert sorted(switch['switch']['removed']) == vgpu_ids(layout)
+    diff = switch['switch']['diff']
+    if backend == 'vendor-vfio':   # a VF is reprogrammed: it appears on both sides with its old and new type
+        assert all(diff['before'][vf]['type_id'] != diff['after'][vf]['type_id'] for vf in set(diff['before']) & set(diff['after']))
+    else:
+        assert sorted(diff['before']) == vgpu_ids(layout) and sorted(diff['after']) == sorted(switch['switch']['created'])
     assert len(switch['switch']['created']) == count2
     after = emu.layout()[gpu]
     assert len(after) == count2 and sorted(switch['switch']['created']) == vgpu_ids(after)
