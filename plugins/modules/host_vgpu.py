@@ -26,6 +26,8 @@ options:
   devices:
     description:
       - C(all), or a list of GPU PCI addresses (C(0000:3b:00.0), C(3b:00.0)) or GPU indices (NVIDIA GPUs sorted by PCI address).
+      - With I(vgpu_type), C(all) means every GPU whose model offers that type (a host may mix GPU models); named GPUs must
+        offer it.
     type: raw
     default: all
   vgpu_type:

@@ -75,6 +75,12 @@ def catalog_model(gpu):
     return found[0] if len(found) == 1 else None
 
 
+def offers(gpu, vtype):
+    """Does the GPU's catalog model offer ``vtype`` (A10-4Q on an A10, not on an L40S)?"""
+    model = catalog_model(gpu)
+    return model is not None and model.max_instances(vtype) > 0
+
+
 def resolve_type(spelling, option='vgpu_type'):
     try:
         return parse(spelling)

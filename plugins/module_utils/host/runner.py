@@ -118,7 +118,13 @@ def _wanted(module, inv):
     if not params['vgpu_type']:
         raise spine.PlanError('state=present needs vgpu_type (with optional count) or config_file + selected_config')
     vtype = layout.resolve_type(params['vgpu_type'])
-    return [(gpu, [(vtype, params['count'])]) for gpu in layout.select_gpus(inv, params['devices'])]
+    gpus = layout.select_gpus(inv, params['devices'])
+    if params['devices'] in (None, 'all', ['all']):
+        # 'all' with a type means every GPU of the model that offers it (a host may mix models)
+        gpus = [gpu for gpu in gpus if layout.offers(gpu, vtype)]
+        if not gpus:
+            raise spine.PlanError('vgpu_type %s: no GPU on this host offers it; GPUs: %s' % (vtype.canonical, layout.gpu_list(inv)))
+    return [(gpu, [(vtype, params['count'])]) for gpu in gpus]
 
 
 def plan_vgpu(module, host, inv):

@@ -326,3 +326,14 @@ def test_lock_serializes_runs(emulator, playbook):
         run = playbook([dict(vgpu_task('locked', host_root=emu.root, vgpu_type='T4-4Q', lock_timeout=0), ignore_errors=True)])
     assert run['locked']['failed'] is True and 'gpuvirt-host.lock' in run['locked']['msg']
     assert emu.writes() == []
+
+
+def test_all_means_every_gpu_of_the_model(emulator, playbook):
+    """devices: all with a type acts on the GPUs that offer it and leaves the other models alone."""
+    emu = emulator('a10:2,t4:1,l40s:1')
+    run = playbook([vgpu_task('t4 only', host_root=emu.root, vgpu_type='T4-8Q'),
+                    dict(vgpu_task('nobody', host_root=emu.root, vgpu_type='A40-4Q'), ignore_errors=True)])
+    assert run['t4 only']['changed'] is True and len(run['t4 only']['created']) == 2
+    assert [len(v) for _a, v in sorted(emu.layout().items())] == [0, 0, 2, 0]
+    assert [g['address'] for g in run['t4 only']['gpus']] == [addr(2)]
+    assert 'no GPU on this host offers it' in run['nobody']['msg'] and 'A40-4Q' in run['nobody']['msg']
