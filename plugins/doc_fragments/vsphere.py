@@ -68,3 +68,29 @@ options:
       - One ESXi host, by its inventory name.
     type: str
 '''
+
+    MAINTENANCE = r'''
+options:
+  evacuate:
+    description:
+      - What happens to VMs that are not powered off on a host that must enter maintenance mode.
+      - V(none) refuses before anything is changed and names the VMs.
+      - V(power_off) powers them off (a hard power-off, as the vSphere client's Power Off); they stay off
+        afterwards.
+      - V(migrate) moves them (RelocateVM) to the connected host of the same cluster, outside maintenance mode,
+        with the fewest running VMs, preferring hosts whose cycle is done. VMs with a vGPU or a passthrough GPU
+        are refused (power them off or use V(power_off)). They are not moved back.
+    type: str
+    choices: [none, power_off, migrate]
+    default: none
+  maintenance_timeout:
+    description:
+      - Seconds EnterMaintenanceMode_Task may wait for the host's VMs to be gone.
+    type: int
+    default: 600
+  reboot_timeout:
+    description:
+      - Seconds to wait after RebootHost_Task for the host to be connected again with a new boot time.
+    type: int
+    default: 1800
+'''

@@ -38,3 +38,10 @@ def vsphere_argument_spec(**options):
 def required_connection(params):
     """Names of connection options missing after env fallbacks, for one clear error."""
     return [name for name in ('hostname', 'username', 'password') if not params.get(name)]
+
+# Maintenance cycles (vsphere_host_software, vsphere_host_reboot); mirrored by the MAINTENANCE doc fragment.
+MAINTENANCE_SPEC = dict(
+    evacuate=dict(type='str', choices=['none', 'power_off', 'migrate'], default='none'),
+    maintenance_timeout=dict(type='int', default=600),
+    reboot_timeout=dict(type='int', default=1800),
+)

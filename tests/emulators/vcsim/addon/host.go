@@ -121,9 +121,13 @@ func modeFor(graphicsType, requested string) string {
 func (h *hostState) activate() {
 	h.defType = h.config.HostDefaultGraphicsType
 	h.policy = h.config.SharedPassthruAssignmentPolicy
+	loaded := vgpuManagerLoaded(h)
 	for _, g := range h.gpus {
 		g.activeType = h.configuredType(g.id)
 		g.activeMode = modeFor(g.activeType, h.configuredMode(g.id))
+		if !loaded { // no NVIDIA host driver: basic graphics only [S9 HostGraphicsInfoGraphicsType] (software.go)
+			g.activeType, g.activeMode = "basic", "none"
+		}
 	}
 }
 
@@ -183,11 +187,12 @@ func (h *hostState) render(locked mo.Reference) {
 	var info []types.HostGraphicsInfo
 	offered := map[string]bool{}
 	var profiles []string
+	loaded := vgpuManagerLoaded(h)
 	for _, g := range h.gpus {
 		graphicsType, mode := g.activeType, g.activeMode
 		if g.active {
 			graphicsType, mode = "direct", "none"
-		} else {
+		} else if loaded {
 			for _, p := range g.model.Profiles {
 				if !offered[p] {
 					offered[p] = true
@@ -428,6 +433,7 @@ func (h *hostState) reboot(force bool) (string, types.BaseMethodFault) {
 	for _, g := range h.gpus {
 		g.active = g.enabled
 	}
+	bootSoftware(h)
 	h.activate()
 	h.boots++
 	now := time.Now()
@@ -441,6 +447,9 @@ func (h *hostState) reboot(force bool) (string, types.BaseMethodFault) {
 // restartHostengine models `nv-hostengine -t; nv-hostengine -d` on the host: configured graphics types and
 // the default become active without a reboot [S1 §2.9]. Refused while VMs use a GPU that would change.
 func (h *hostState) restartHostengine() error {
+	if !vgpuManagerLoaded(h) {
+		return fmt.Errorf("nv-hostengine is not installed on host %s: install the NVIDIA vGPU Manager VIB and reboot", h.host.Name)
+	}
 	for _, g := range h.gpus {
 		if g.activeType != h.configuredType(g.id) && len(h.vmsOn(g.id)) > 0 {
 			return fmt.Errorf("GPU %s is used by powered-on VMs", g.id)

@@ -29,6 +29,7 @@ func addonAfterCreate(model *simulator.Model) error {
 	for _, obj := range simulator.Map.All("HostSystem") {
 		host := obj.(*simulator.HostSystem)
 		h := newHostState(host, models, *vmVersion)
+		attachSoftware(h, *hostDriver)
 		hosts[host.Self] = h
 		hostOrder = append(hostOrder, h)
 	}

@@ -98,6 +98,13 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case *types.RebootHost_Task:
 		rebootHost(w, req)
 		return
+	case *types.EnterMaintenanceMode_Task:
+		if enterMaintenance(w, req) {
+			return
+		}
+	case *types.RelocateVM_Task:
+		m.relocate(w, r, req)
+		return
 	}
 	m.next.ServeHTTP(w, r)
 }
@@ -431,6 +438,7 @@ func stateJSON() map[string]interface{} {
 		list = append(list, map[string]interface{}{
 			"name": h.host.Name, "moid": h.host.Self.Value, "default_type": h.defType, "policy": h.policy,
 			"configured_default_type": h.config.HostDefaultGraphicsType, "boots": h.boots, "gpus": gpus,
+			"software": softwareJSON(h),
 		})
 	}
 	return map[string]interface{}{"hosts": list}

@@ -197,7 +197,7 @@ func (h *hostState) offered() []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, g := range h.gpus {
-		if g.active {
+		if g.active || !vgpuManagerLoaded(h) {
 			continue
 		}
 		for _, p := range g.model.Profiles {
