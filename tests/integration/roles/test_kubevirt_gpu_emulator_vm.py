@@ -2,7 +2,6 @@
 VM runs against, checked with the official ``kubernetes`` client as KubeVirt behaves [facts §6, S6]: the CRD schema
 and the virtualmachine-validator webhook refuse with 422, the permitted-device check happens only when the VM
 starts, and a started VM is scheduled on a node with free device resources."""
-import json
 import os
 import socket
 import subprocess
