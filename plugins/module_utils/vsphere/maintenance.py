@@ -67,8 +67,8 @@ def plan_evacuation(host, cluster_hosts, placement, vms, evacuate, cycling):
         return []
     if evacuate == 'none':
         raise PlanError('host %s must enter maintenance mode but VMs are powered on: %s. Power them off or move them, '
-                        'or set evacuate (role: vgpu_manager_esxi_evacuate / esxi_gpu_host_evacuate) to power_off or '
-                        'migrate' % (host, ', '.join(running)), host=host, powered_on_vms=running)
+                        'or set evacuate to power_off or migrate (roles: vgpu_manager_esxi_evacuate or '
+                        'esxi_gpu_host_evacuate true, with its _evacuate_mode)' % (host, ', '.join(running)), host=host, powered_on_vms=running)
     moves = []
     for name in running:
         if evacuate == 'power_off':
