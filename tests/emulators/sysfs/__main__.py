@@ -130,7 +130,7 @@ def cmd_umount(args):
     if os.path.ismount(sysfs):
         for tool in (['fusermount3', '-u', sysfs], ['fusermount', '-u', sysfs], ['umount', sysfs]):
             try:
-                if subprocess.run(tool, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+                if subprocess.run(tool, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode == 0:
                     break
             except FileNotFoundError:
                 continue
@@ -147,7 +147,7 @@ def cmd_umount(args):
             if _pid(root) != pid:
                 break
     if os.path.ismount(sysfs):
-        subprocess.run(['umount', '-l', sysfs], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(['umount', '-l', sysfs], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     for name in ('pid',):
         try:
             os.unlink(_state(root, name))

@@ -75,7 +75,7 @@ class Controller(object):
 def _control_loop(server, controller):
     while True:
         try:
-            conn, _ = server.accept()
+            conn = server.accept()[0]
         except OSError:
             return
         with conn:

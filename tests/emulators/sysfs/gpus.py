@@ -99,7 +99,7 @@ def parse_gpus(text):
     """``a10:2,t4:1,l40s:1`` -> [GpuSpec, GpuSpec, GpuSpec, GpuSpec] in that order (bus numbers follow it)."""
     out = []
     for item in [p.strip() for p in text.split(',') if p.strip()]:
-        token, _, count = item.partition(':')
+        token, _sep, count = item.partition(':')
         token = token.lower()
         if token not in GPUS:
             raise ValueError('unknown GPU %r in --gpus; known: %s' % (token, ', '.join(sorted(GPUS))))

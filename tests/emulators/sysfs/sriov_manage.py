@@ -89,7 +89,7 @@ class Script(object):
     def vfs(self, gpu):
         base = os.path.join(self.devices, gpu)
         links = sorted((int(n[6:]), n) for n in os.listdir(base) if n.startswith('virtfn'))
-        return [os.path.basename(os.readlink(os.path.join(base, n))) for _, n in links]
+        return [os.path.basename(os.readlink(os.path.join(base, name))) for _index, name in links]
 
     def check(self, gpu):
         """input_sanity_check(): no SR-IOV -> exit 0 silently; not class 03 -> exit 1."""
