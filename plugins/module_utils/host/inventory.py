@@ -201,9 +201,9 @@ class Gpu(object):
         return None
 
     def free_vfs(self):
-        """VFs with no vGPU (mdev flavour: no mdev on it; vendor VFIO: current_vgpu_type 0), in address order."""
+        """VFs that can take a vGPU and have none (mdev flavour: no mdev on it; vendor VFIO: current_vgpu_type 0)."""
         used = set(v.parent for v in self.vgpus) if self.backend == 'mdev' else set(v.id for v in self.vgpus)
-        return [vf for vf in self.vfs if vf.address not in used]
+        return [vf for vf in self.vfs if vf.address not in used and vf.address in self.parents]
 
     def as_dict(self):
         fn = self.function
@@ -400,7 +400,7 @@ def _backend(host, gpu, mdev_bus):
         gpu.parents = parents
     elif gpu.vfs and os.path.exists(os.path.join(gpu.vfs[0].real, 'nvidia', 'creatable_vgpu_types')):
         gpu.backend = 'vendor_vfio'
-        gpu.parents = [vf.address for vf in gpu.vfs]
+        gpu.parents = [vf.address for vf in gpu.vfs if vf.driver == 'nvidia']
 
 
 def _mdevs(host, inv, users):

@@ -135,8 +135,8 @@ class LayoutPlanner(object):
             limit = vtype.max_instances or 0
             if host_type is not None and host_type.max_instance:
                 limit = min(limit, host_type.max_instance) if limit else host_type.max_instance
-            if gpu.vfs and gpu.backend in ('mdev', 'vendor_vfio') and gpu.parents != [gpu.address]:
-                limit = min(limit, len(gpu.vfs)) if limit else len(gpu.vfs)
+            if gpu.parents != [gpu.address]:
+                limit = min(limit, len(gpu.parents)) if limit else len(gpu.parents)
             if count is None:
                 count = limit
             if count < 0:
@@ -152,8 +152,9 @@ class LayoutPlanner(object):
             if host_type is not None and host_type.max_instance is not None and count > host_type.max_instance:
                 raise PlanError('%s x%d: the driver on GPU %s allows at most %d' % (vtype.canonical, count, name, host_type.max_instance))
         total = sum(count for _t, count, _h in out)
-        if gpu.parents != [gpu.address] and total > len(gpu.vfs):
-            raise PlanError('%d vGPUs need %d virtual functions, GPU %s has %d (one vGPU per VF)' % (total, total, name, len(gpu.vfs)))
+        if gpu.parents != [gpu.address] and total > len(gpu.parents):
+            raise PlanError('%d vGPUs need %d virtual functions bound to nvidia, GPU %s has %d (one vGPU per VF)'
+                            % (total, total, name, len(gpu.parents)))
         return out
 
     # -- the plan -----------------------------------------------------------------------------------------------------
