@@ -1,18 +1,104 @@
 #!/usr/bin/env bash
-# `make demo`: runs every step in scripts/demo.d/ in order. Each step starts the emulators it needs, runs its
-# playbooks (twice where it changes something: the second run must change nothing) and stops what it started.
+# `make demo`: the gpuvirt.core GPU lab.
+#  1. a capacity plan for a sample GPU fleet, from the vGPU catalog alone;
+#  2. starts the emulators on loopback: a KVM host's sysfs (two A10, a T4, an L40S), vCenter with GPU hosts
+#     (vcsim + GPU add-on), a Kubernetes API with KubeVirt and GPU nodes, and the helm double;
+#  3. runs playbooks/demo_lab.yml across them twice: the second PLAY RECAP must show changed=0 everywhere and the
+#     KVM host must see no sysfs write;
+#  4. writes the GPU capacity report of the lab and prints a short summary;
+#  5. stops the emulators and removes the lab (the report is kept under .build/demo-report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DEMO_DIR=$(mktemp -d -t gpuvirt-demo.XXXXXX)
-export DEMO_DIR
-trap 'rm -rf "$DEMO_DIR"' EXIT
-export ANSIBLE_NOCOWS=1 ANSIBLE_RETRY_FILES_ENABLED=0
-shopt -s nullglob
-steps=(scripts/demo.d/*.sh)
-for step in "${steps[@]}"; do
-  echo
-  echo "=== demo: ${step##*/} ==="
-  bash "$step"
+export ANSIBLE_NOCOWS=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+lab=$(mktemp -d -t gpuvirt-lab.XXXXXX)
+report_dir=${GPU_REPORT_DIR:-$PWD/.build/demo-report}
+free_port() { python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+step() { printf '\n=== %s\n' "$*"; }
+
+kvm_root=$lab/kvm-1
+vc_port=$(free_port)
+kube_port=$(free_port)
+started=()
+cleanup() {
+  local rc=$?
+  step "stopping the emulators"
+  for what in "${started[@]}"; do
+    case "$what" in
+      sysfs) python -m tests.emulators.sysfs umount "$kvm_root" || rc=1 ;;
+      vcsim) tests/emulators/vcsim/vcsim-gpu down --port "$vc_port" || rc=1 ;;
+      kube) python -m tests.emulators.kube down --port "$kube_port" || rc=1 ;;
+    esac
+  done
+  rm -rf "$lab"
+  exit "$rc"
+}
+trap cleanup EXIT
+
+step "1. capacity plan for a sample fleet (vGPU catalog only)"
+ansible-playbook -i playbooks/inventories/capacity_sample.yml playbooks/capacity_plan.yml
+
+step "2. starting the emulators"
+python -m tests.emulators.sysfs mount "$kvm_root" --gpus a10:2,t4:1,l40s:1
+started+=(sysfs)
+tests/emulators/vcsim/vcsim-gpu up --port "$vc_port" --clusters 1 --hosts 2 --vms 2 --vm-version vmx-19 > "$lab/vcenter.env"
+started+=(vcsim)
+python -m tests.emulators.kube up --port "$kube_port" --kubeconfig "$lab/kubeconfig" \
+  --nodes gpu-1:a10:2,gpu-2:l40s:1,cpu-1 --no-cluster-policy --delay 1
+started+=(kube)
+python -m tests.emulators.helm init --state "$lab/helm" >/dev/null
+set -a
+# shellcheck disable=SC1091
+. "$lab/vcenter.env"
+set +a
+export K8S_AUTH_KUBECONFIG=$lab/kubeconfig GPUVIRT_HELM_STATE=$lab/helm PATH=$PWD/tests/emulators/helm/bin:$PATH
+export GPUVIRT_LAB_KVM_ROOT=$kvm_root GPUVIRT_LAB_TOKEN_FILE=$lab/client_configuration_token.tok
+printf 'lab-nls-client-configuration-token-%s\n' "$RANDOM$RANDOM" > "$GPUVIRT_LAB_TOKEN_FILE"
+chmod 600 "$GPUVIRT_LAB_TOKEN_FILE"
+secret=$(cat "$GPUVIRT_LAB_TOKEN_FILE")
+cat > "$lab/inventory.ini" <<INV
+localhost ansible_connection=local ansible_python_interpreter=$(command -v python)
+
+[kvm_hosts]
+kvm-1 ansible_connection=local ansible_python_interpreter=$(command -v python)
+
+[gpu_kvm_hosts]
+kvm-1 gpu_host_root=$kvm_root
+INV
+lab_play() { ansible-playbook -i "$lab/inventory.ini" -e @playbooks/lab/lab_vars.yml "$@"; }
+
+step "lab starting point: VMs powered off, Supervisor namespace, Cluster API objects"
+lab_play playbooks/lab/prepare.yml > "$lab/prepare.log" || { cat "$lab/prepare.log"; exit 1; }
+
+for run in 1 2; do
+  step "3.$run playbooks/demo_lab.yml, run $run"
+  lab_play playbooks/demo_lab.yml | tee "$lab/run-$run.log"
+  python -m tests.emulators.sysfs writes "$kvm_root" | wc -l > "$lab/writes-$run"
 done
-echo
-echo "demo: ${#steps[@]} step(s) completed"
+
+recap=$(sed -n '/^PLAY RECAP/,$p' "$lab/run-2.log" | grep -E '^[a-z0-9.-]+ +: ok=')
+if echo "$recap" | grep -Ev ' changed=0 ' | grep -q .; then
+  echo "demo: the second run changed something:" >&2
+  echo "$recap" >&2
+  exit 1
+fi
+if [ "$(cat "$lab/writes-1")" != "$(cat "$lab/writes-2")" ]; then
+  echo "demo: the second run wrote to the KVM host's sysfs" >&2
+  exit 1
+fi
+for needle in "$VMWARE_PASSWORD" "$secret"; do
+  if grep -qF -- "$needle" "$lab"/run-*.log; then
+    echo "demo: a secret (vCenter password or licence token) was printed" >&2
+    exit 1
+  fi
+done
+
+step "4. GPU capacity report of the lab"
+mkdir -p "$report_dir"
+lab_play playbooks/gpu_report.yml -e '{"gpu_report_vcenters": [{"site": "vcenter"}], "gpu_report_clusters": [{"site": "kubernetes"}]}' \
+  -e gpu_report_title="gpuvirt.core demo lab" -e gpu_report_dest="$report_dir/gpu-report.html" \
+  -e gpu_report_markdown_dest="$report_dir/gpu-report.md" > "$lab/report.log" || { cat "$lab/report.log"; exit 1; }
+
+step "summary"
+echo "second run: $(echo "$recap" | wc -l) PLAY RECAP line(s), all changed=0; KVM sysfs writes: run 1 $(cat "$lab/writes-1"), run 2 0"
+sed -n '/^## Summary/,/^## /p' "$report_dir/gpu-report.md" | sed '$d'
+echo "GPU capacity report: $report_dir/gpu-report.html (Markdown: $report_dir/gpu-report.md)"
