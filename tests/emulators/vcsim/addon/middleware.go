@@ -155,6 +155,9 @@ func injectFault(w http.ResponseWriter, method *simulator.Method, f *injectedFau
 	}
 	if strings.HasSuffix(method.Name, "_Task") {
 		entity := simulator.Map.Get(method.This)
+		if pm, ok := entity.(*HostPatchManager); ok {
+			entity = pm.state.host // a task's entity is a ManagedEntity: the host (software.go)
+		}
 		if entity == nil {
 			entity = &mo.ManagedEntity{ExtensibleManagedObject: mo.ExtensibleManagedObject{Self: method.This}}
 		}
