@@ -5,14 +5,13 @@ written (KubeVirt itself would only fail at launch [facts §6]), host devices ne
 sets, and the example VM can be removed."""
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
-from tests.emulators.kube import EmulatorControl
 from tests.emulators.helm.kube import Client
+from tests.integration.kube.conftest import start_emulator, stop_emulator
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BIN = os.path.dirname(sys.executable)
@@ -23,22 +22,12 @@ GROUPS = [{'nodes': ['gpu-1'], 'workload': 'vm-vgpu', 'vgpu_config': 'A10-4Q'},
           {'label_selector': 'nvidia.com/gpu.product=NVIDIA-L40S', 'workload': 'vm-passthrough'}]
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def cluster(tmp_path_factory):
     work = tmp_path_factory.mktemp('kubevirt-gpu')
-    port = _free_port()
-    kubeconfig = str(work / 'kubeconfig')
-    subprocess.run([sys.executable, '-m', 'tests.emulators.kube', 'up', '--port', str(port), '--kubeconfig', kubeconfig,
-                    '--nodes', 'gpu-1:a10:2,gpu-2:l40s:1,cpu-1', '--delay', '0.1'], cwd=REPO, check=True, stdout=subprocess.PIPE)
-    yield {'work': work, 'kubeconfig': kubeconfig, 'control': EmulatorControl(port), 'client': Client.from_environment(kubeconfig)}
-    subprocess.run([sys.executable, '-m', 'tests.emulators.kube', 'down', '--port', str(port)], cwd=REPO, check=True,
-                   stdout=subprocess.PIPE)
+    emulator = start_emulator(work, nodes='gpu-1:a10:2,gpu-2:l40s:1,cpu-1', extra=['--delay', '0.1'])
+    yield {'work': work, 'kubeconfig': emulator.kubeconfig, 'control': emulator.control, 'client': Client.from_environment(emulator.kubeconfig)}
+    stop_emulator(emulator)
 
 
 @pytest.fixture

@@ -2,38 +2,26 @@
 VM runs against, checked with the official ``kubernetes`` client as KubeVirt behaves [facts §6, S6]: the CRD schema
 and the virtualmachine-validator webhook refuse with 422, the permitted-device check happens only when the VM
 starts, and a started VM is scheduled on a node with free device resources."""
-import os
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 
-from tests.emulators.kube import EmulatorControl
+from tests.integration.kube.conftest import start_emulator, stop_emulator
 from tests.integration.kube.test_emulator import raw
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VMS = '/apis/kubevirt.io/v1/namespaces/default/virtualmachines'
 KUBEVIRT = '/apis/kubevirt.io/v1/namespaces/kubevirt/kubevirts/kubevirt'
 A10_4Q = 'nvidia.com/NVIDIA_A10-4Q'
 L40S = 'nvidia.com/AD102GL_L40S'
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 class Api(object):
     """JSON requests through the official client's ApiClient (auth from the emulator's kubeconfig), and the
     emulator's test hooks."""
 
-    def __init__(self, kubeconfig, control):
-        from kubernetes import config  # pylint: disable=import-outside-toplevel
-        self.client = config.new_client_from_config(kubeconfig)
-        self.control = control
+    def __init__(self, emulator):
+        self.client = emulator.client()
+        self.control = emulator.control
+        self.wait_for = emulator.wait_for
 
     def call(self, method, path, body=None, content_type='application/json'):
         """(HTTP status, decoded body) of one request through the client's REST layer."""
@@ -45,16 +33,11 @@ class Api(object):
 
 @pytest.fixture(scope='module')
 def cluster(tmp_path_factory):
-    """Emulator with gpu-1 (2 x A10, vm-vgpu A10-4Q), gpu-2 (1 x L40S, vm-passthrough), cpu-1; KubeVirt with
-    HostDevices only (no permittedHostDevices yet)."""
-    work = tmp_path_factory.mktemp('kubevirt-vm')
-    port = _free_port()
-    kubeconfig = str(work / 'kubeconfig')
-    subprocess.run([sys.executable, '-m', 'tests.emulators.kube', 'up', '--port', str(port), '--kubeconfig', kubeconfig,
-                    '--nodes', 'gpu-1:a10:2,gpu-2:l40s:1,cpu-1', '--delay', '0.1'], cwd=REPO, check=True, stdout=subprocess.PIPE)
-    yield Api(kubeconfig, EmulatorControl(port))
-    subprocess.run([sys.executable, '-m', 'tests.emulators.kube', 'down', '--port', str(port)], cwd=REPO, check=True,
-                   stdout=subprocess.PIPE)
+    """Emulator with gpu-1 (2 x A10), gpu-2 (1 x L40S), cpu-1; KubeVirt with HostDevices only (no
+    permittedHostDevices yet)."""
+    emulator = start_emulator(tmp_path_factory.mktemp('kubevirt-vm'), nodes='gpu-1:a10:2,gpu-2:l40s:1,cpu-1', extra=['--delay', '0.1'])
+    yield Api(emulator)
+    stop_emulator(emulator)
 
 
 @pytest.fixture
@@ -66,19 +49,9 @@ def api(cluster):
     api.call('PATCH', '/api/v1/nodes/gpu-1', {'metadata': {'labels': {'nvidia.com/gpu.workload.config': 'vm-vgpu',
                                                                       'nvidia.com/vgpu.config': 'A10-4Q'}}}, merge)
     api.call('PATCH', '/api/v1/nodes/gpu-2', {'metadata': {'labels': {'nvidia.com/gpu.workload.config': 'vm-passthrough'}}}, merge)
-    _wait(lambda: api.get('/api/v1/nodes/gpu-1')['status']['allocatable'].get(A10_4Q) == '12', 'A10-4Q resources on gpu-1')
-    _wait(lambda: api.get('/api/v1/nodes/gpu-2')['status']['allocatable'].get(L40S) == '1', 'the L40S resource on gpu-2')
+    api.wait_for(lambda: api.get('/api/v1/nodes/gpu-1')['status']['allocatable'].get(A10_4Q) == '12', 'A10-4Q resources on gpu-1')
+    api.wait_for(lambda: api.get('/api/v1/nodes/gpu-2')['status']['allocatable'].get(L40S) == '1', 'the L40S resource on gpu-2')
     return api
-
-
-def _wait(predicate, what, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError('timed out waiting for %s' % what)
 
 
 def _vm(name, device=A10_4Q, field='gpus', run_strategy='Always'):
@@ -89,8 +62,11 @@ def _vm(name, device=A10_4Q, field='gpus', run_strategy='Always'):
 
 
 def _status(api, name, wanted):
-    return _wait(lambda: (api.get('%s/%s' % (VMS, name)).get('status') or {}).get('printableStatus') == wanted
-                 and api.get('%s/%s' % (VMS, name))['status'], 'VM %s %s' % (name, wanted))
+    """Wait until the VM's printableStatus is ``wanted``; its status then."""
+    def reached():
+        status = api.get('%s/%s' % (VMS, name)).get('status') or {}
+        return status if status.get('printableStatus') == wanted else None
+    return api.wait_for(reached, 'VM %s %s' % (name, wanted))
 
 
 def _permit(api, mediated=(), pci=()):
