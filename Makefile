@@ -53,8 +53,11 @@ test: sanity lint unit integration molecule
 sanity: setup
 	bash scripts/sanity.sh
 
+# HOME of its own: a copy of the collection left in ~/.ansible/collections by another tool must not shadow the
+# working tree (ANSIBLE_COLLECTIONS_PATH points at it through .build/collections).
 lint: setup
-	$(BIN)/ansible-lint --profile production --offline roles playbooks
+	mkdir -p $(BUILD)/lint-home
+	HOME=$(BUILD)/lint-home $(BIN)/ansible-lint --profile production --offline roles playbooks
 
 unit: setup
 	$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)
