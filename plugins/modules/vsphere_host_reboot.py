@@ -11,7 +11,7 @@ module: vsphere_host_reboot
 short_description: Reboot ESXi hosts whose GPU settings or software wait for a reboot, one at a time in maintenance mode
 version_added: 0.1.0
 description:
-  - Finds the hosts in scope that need a reboot: passthrough enabled but not active (HostPciPassthruInfo), graphics
+  - Finds the hosts in scope that need a reboot, that is passthrough enabled but not active (HostPciPassthruInfo), graphics
     settings configured but not active (graphicsConfig against graphicsInfo), or the host's own
     C(summary.rebootRequired) (for example after a VIB install). Other hosts are not touched, so a second run
     changes nothing.
@@ -54,14 +54,14 @@ hosts:
   type: list
   elements: dict
   contains:
-    name: {description: Host name., type: str, returned: always}
-    changed: {description: Whether this host changed (or would in check mode)., type: bool, returned: always}
+    name: {description: "Host name.", type: str, returned: always}
+    changed: {description: "Whether this host changed (or would in check mode).", type: bool, returned: always}
     actions: {description: "Steps on the host in order: enter_maintenance_mode, reboot, exit_maintenance_mode.", type: list, elements: str, returned: always}
     evacuated: {description: "VMs moved or powered off: vm, action (migrate or power_off), to.", type: list, elements: dict, returned: always}
-    rebooted: {description: Whether the host was rebooted (null in check mode)., type: bool, returned: always}
-    in_maintenance_mode: {description: Whether the host is in maintenance mode now., type: bool, returned: always}
-    reboot_required: {description: Whether the host still needs a reboot., type: bool, returned: always}
-    reboot_reasons: {description: Why the host still needs a reboot., type: list, elements: str, returned: always}
+    rebooted: {description: "Whether the host was rebooted (null in check mode).", type: bool, returned: always}
+    in_maintenance_mode: {description: "Whether the host is in maintenance mode now.", type: bool, returned: always}
+    reboot_required: {description: "Whether the host still needs a reboot.", type: bool, returned: always}
+    reboot_reasons: {description: "Why the host still needs a reboot.", type: list, elements: str, returned: always}
 reboot_required:
   description: Some host still needs a reboot.
   returned: success

@@ -94,16 +94,16 @@ hosts:
   type: list
   elements: dict
   contains:
-    name: {description: Host name., type: str, returned: always}
-    changed: {description: Whether this host changed (or would in check mode)., type: bool, returned: always}
+    name: {description: "Host name.", type: str, returned: always}
+    changed: {description: "Whether this host changed (or would in check mode).", type: bool, returned: always}
     actions: {description: "Steps on the host in order: enter_maintenance_mode, install_vibs, reboot, exit_maintenance_mode.",
               type: list, elements: str, returned: always}
     evacuated: {description: "VMs moved or powered off: vm, action (migrate or power_off), to.", type: list, elements: dict, returned: always}
-    rebooted: {description: Whether the host was rebooted (null in check mode when the reboot depends on the install)., type: bool, returned: always}
+    rebooted: {description: "Whether the host was rebooted (null in check mode when the reboot depends on the install).", type: bool, returned: always}
     packages: {description: "Installed VIBs: name -> version.", type: dict, returned: always}
-    in_maintenance_mode: {description: Whether the host is in maintenance mode now., type: bool, returned: always}
-    reboot_required: {description: Whether the host still needs a reboot (software, passthrough or graphics settings)., type: bool, returned: always}
-    reboot_reasons: {description: Why the host still needs a reboot., type: list, elements: str, returned: always}
+    in_maintenance_mode: {description: "Whether the host is in maintenance mode now.", type: bool, returned: always}
+    reboot_required: {description: "Whether the host still needs a reboot (software, passthrough or graphics settings).", type: bool, returned: always}
+    reboot_reasons: {description: "Why the host still needs a reboot.", type: list, elements: str, returned: always}
 reboot_required:
   description: Some host still needs a reboot.
   returned: success

@@ -39,6 +39,7 @@ def required_connection(params):
     """Names of connection options missing after env fallbacks, for one clear error."""
     return [name for name in ('hostname', 'username', 'password') if not params.get(name)]
 
+
 # Maintenance cycles (vsphere_host_software, vsphere_host_reboot); mirrored by the MAINTENANCE doc fragment.
 MAINTENANCE_SPEC = dict(
     evacuate=dict(type='str', choices=['none', 'power_off', 'migrate'], default='none'),

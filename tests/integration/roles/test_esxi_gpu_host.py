@@ -121,8 +121,8 @@ def test_failed_install_is_undone(sim, vib, tmp_path):
     """The install fails on the first host: its VMs are powered on again and it leaves maintenance mode."""
     sim.inject('InstallHostPatchV2_Task', 'PlatformConfigFault', message='[InstallationError] injected', count=1)
     before = dict((v, sim.vm(v).runtime.powerState) for v in ('DC0_C0_RP0_VM0', 'DC0_C0_RP0_VM1'))
-    proc = play(sim, tmp_path, 'vgpu_manager', manager_vars(vib, vgpu_manager_esxi_evacuate='true',
-                                                              vgpu_manager_esxi_evacuate_mode='power_off'))
+    role_vars = manager_vars(vib, vgpu_manager_esxi_evacuate='true', vgpu_manager_esxi_evacuate_mode='power_off')
+    proc = play(sim, tmp_path, 'vgpu_manager', role_vars)
     assert proc.returncode != 0
     assert 'injected' in proc.stdout and 'state_restored' in proc.stdout, proc.stdout[-3000:]
     assert dict((v, sim.vm(v).runtime.powerState) for v in before) == before
