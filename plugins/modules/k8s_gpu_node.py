@@ -130,6 +130,7 @@ api_calls:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube.args import kube_argument_spec
+from ansible_collections.gpuvirt.core.plugins.module_utils.kube.gpus import WORKLOADS
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube.nodes import run_gpu_node
 
 
@@ -138,7 +139,7 @@ def main():
         argument_spec=kube_argument_spec(
             nodes=dict(type='list', elements='str'),
             label_selector=dict(type='str'),
-            workload=dict(type='str', choices=['container', 'vm-passthrough', 'vm-vgpu']),
+            workload=dict(type='str', choices=list(WORKLOADS)),
             vgpu_config=dict(type='str'),
             validate_vgpu_config=dict(type='bool', default=True),
             wait=dict(type='bool', default=False),

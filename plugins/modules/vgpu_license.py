@@ -118,7 +118,7 @@ api_calls:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube.args import kube_argument_spec
-from ansible_collections.gpuvirt.core.plugins.module_utils.kube.licensing import run_module
+from ansible_collections.gpuvirt.core.plugins.module_utils.kube.licensing import FEATURE_TYPES, run_module
 
 
 def main():
@@ -129,7 +129,7 @@ def main():
             kind=dict(type='str', choices=['Secret', 'ConfigMap'], default='Secret'),
             token=dict(type='str', no_log=True),
             token_file=dict(type='path'),
-            feature_type=dict(type='int', choices=[0, 1, 2, 4], default=1),
+            feature_type=dict(type='int', choices=list(FEATURE_TYPES), default=1),
             gridd_conf=dict(type='dict', default={}),
             check_cluster_policy=dict(type='bool', default=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),

@@ -24,8 +24,6 @@ CONNECTION_SPEC = dict(
     request_timeout=dict(type='int', default=30),
 )
 
-CONNECTION_OPTIONS = tuple(CONNECTION_SPEC)
-
 
 def kube_argument_spec(**module_options):
     """The connection options plus the module's own (module options win on a name clash)."""

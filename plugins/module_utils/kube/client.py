@@ -24,7 +24,6 @@ from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
 from ansible.module_utils.urls import open_url
 
 MERGE_PATCH = 'application/merge-patch+json'
-JSON_PATCH = 'application/json-patch+json'
 MAX_CONFLICT_RETRIES = 5
 
 

@@ -142,10 +142,6 @@ def gpu_model(node):
     return None
 
 
-def workload(node):
-    return labels(node).get(WORKLOAD_LABEL)
-
-
 def summary(node):
     """The GPU facts of one node, as k8s_gpu_info and k8s_gpu_node return them."""
     node_labels = labels(node)
