@@ -250,8 +250,8 @@ def run_gpu_node(module):
                     exc.details['changed'] = execution.changed  # the labels were written; only the wait failed
                     exc.details['changes'] = execution.plan.describe()
                     raise
-            elif execution.plan:
-                final = dict((n['metadata']['name'], n) for n in list_nodes())
+            else:  # the PATCH answers are the nodes as written: no second LIST
+                final.update((c.target[len('Node/'):], c.result) for c in execution.applied)
         summaries = [gpus.summary(final[name]) for name in names if name in final]
         return {'nodes': summaries, 'conflicts_retried': state['conflicts'], 'api_calls': client.calls}
 
