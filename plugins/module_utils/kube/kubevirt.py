@@ -263,12 +263,11 @@ def run_module(module):
 
     def result(current, execution):
         configuration = (outcome['object'].get('spec') or {}).get('configuration') or {}
-        if module.check_mode and execution.plan:
-            configuration = dict(configuration)
+        if module.check_mode and execution.plan:  # the CR as the planned patch would leave it
             after = execution.plan.changes[0].after
-            configuration['permittedHostDevices'] = after['permittedHostDevices']
-            configuration.setdefault('developerConfiguration', {})
-            configuration['developerConfiguration'] = dict(configuration['developerConfiguration'], featureGates=after['featureGates'])
+            configuration = {'permittedHostDevices': after['permittedHostDevices'],
+                             'developerConfiguration': {'featureGates': after['featureGates']},
+                             'mediatedDevicesConfiguration': after['mediatedDevicesConfiguration']}
         return {
             'permitted_host_devices': configuration.get('permittedHostDevices') or {},
             'feature_gates': (configuration.get('developerConfiguration') or {}).get('featureGates') or [],

@@ -77,6 +77,20 @@ def test_kubevirt_host_devices_change_rerun_and_check_mode(kube, playbook):
     assert '+                    "mdevNameSelector": "NVIDIA A10-12Q"' in check.stdout
 
 
+def test_kubevirt_host_devices_check_mode_returns_the_planned_configuration(kube, playbook):
+    """Check mode on the seeded CR: the result keys show the CR as the patch would leave it (all three fields),
+    and nothing is written."""
+    check = playbook(play(A10_AND_VGPU), kube, check=True)
+    assert check.rc == 0, check.output
+    out = check.results['out']
+    assert out['changed'] is True
+    assert out['mediated_devices_configuration'] == {'enabled': False}
+    assert out['feature_gates'] == ['HostDevices', 'GPU']
+    assert [e['resourceName'] for e in out['permitted_host_devices']['mediatedDevices']] == ['nvidia.com/NVIDIA_A10-24Q']
+    assert kube.control.writes() == []
+    assert kubevirt_config(kube)['spec']['configuration'].get('mediatedDevicesConfiguration') is None
+
+
 def test_kubevirt_host_devices_absent_removes_only_the_named_entry_and_old_kubevirt_gets_the_gate(kube_factory, playbook):
     old = kube_factory(extra=['--kubevirt-version', 'v1.2.0', '--feature-gates', 'HostDevices,GPU'])
     first = playbook(play(A10_AND_VGPU), old)
