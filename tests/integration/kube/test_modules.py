@@ -195,6 +195,25 @@ def test_gpu_nodes_vgpu_and_passthrough_then_discovery_and_info(kube, playbook):
     assert kube.control.writes() == []
 
 
+def test_gpu_node_without_wait_reports_the_patched_nodes(kube, playbook):
+    """wait=false (the default): one LIST and one PATCH per node that changes; the nodes returned are the
+    PATCH answers, with the new labels."""
+    run = playbook(play('''
+        - gpuvirt.core.k8s_gpu_node:
+            nodes: [gpu-1, gpu-2]
+            workload: vm-passthrough
+          register: out
+        '''), kube)
+    assert run.rc == 0, run.output
+    out = run.results['out']
+    assert out['changed'] is True
+    assert [(n['name'], n['workload']) for n in out['nodes']] == [('gpu-1', 'vm-passthrough'), ('gpu-2', 'vm-passthrough')]
+    log = kube.control.requests()
+    assert [(r['verb'], r['path']) for r in log] == [('list', '/api/v1/nodes'), ('patch', '/api/v1/nodes/gpu-1'),
+                                                     ('patch', '/api/v1/nodes/gpu-2')]
+    assert out['api_calls'] == 3
+
+
 def test_gpu_node_check_mode_and_refusals_write_nothing(kube, playbook):
     check = playbook(play('''
         - gpuvirt.core.k8s_gpu_node:
