@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, run
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, run
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere import maintenance
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.connection import VsphereError, fault_text, pyvmomi, wait_for_task
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.inventory import Inventory
@@ -142,12 +142,14 @@ def _host_state(record, packages=None):
     return state
 
 
-def build_plan(cycler, inventory, cycles, records, packages_of=None):
-    """Turn planned cycles into plan.Change objects with apply/undo; one host after the other."""
+def build_plan(cycler, inventory, vm_facts, cycles, records, packages_of=None):
+    """Turn planned cycles into plan.Change objects with apply/undo; one host after the other.
+
+    ``vm_facts``: _vm_facts(inventory), the list the cycles were planned from."""
     the_plan = Plan()
-    vm_refs = dict((v['name'], v['ref']) for v in _vm_facts(inventory))
+    vm_refs = dict((v['name'], v['ref']) for v in vm_facts)
     host_refs = dict((h.get('name'), h.ref) for h in inventory.hosts)
-    vm_state = dict((v['name'], {'host': v['host'], 'power_state': v['power_state']}) for v in _vm_facts(inventory))
+    vm_state = dict((v['name'], {'host': v['host'], 'power_state': v['power_state']}) for v in vm_facts)
     for cycle in cycles:
         name = cycle['host']
         ref = host_refs[name]
@@ -241,11 +243,6 @@ def _result(records, outcome, packages_of=None, observe_again=None):
     return {'hosts': hosts, 'reboot_required': any(h['reboot_required'] for h in hosts)}
 
 
-def _check_evacuate(params):
-    if params['evacuate'] not in maintenance.EVACUATE_CHOICES:
-        raise PlanError('evacuate must be one of %s' % ', '.join(maintenance.EVACUATE_CHOICES))
-
-
 # -- vsphere_host_software -----------------------------------------------------------------------------
 def host_software(module):
     p = module.params
@@ -254,7 +251,6 @@ def host_software(module):
         content = session.content
         cycler = Cycler(content, p)
         maintenance.check_packages(p['packages'])
-        _check_evacuate(p)
 
         def observe():
             inventory, hosts = observe_inventory(content, p)
@@ -274,10 +270,11 @@ def host_software(module):
                     ['host reports reboot required'] if p['reboot'] and record['reboot_pending'] else [])
                 if why:
                     needs[name] = why
-            cycles = maintenance.plan_cycles(_host_facts(inventory), _vm_facts(inventory), p['evacuate'], needs)
+            vm_facts = _vm_facts(inventory)
+            cycles = maintenance.plan_cycles(_host_facts(inventory), vm_facts, p['evacuate'], needs)
             for cycle in cycles:
                 cycle['reboot'] = p['reboot']
-            return build_plan(cycler, inventory, cycles, records, packages_of=packages.get)
+            return build_plan(cycler, inventory, vm_facts, cycles, records, packages_of=packages.get)
 
         def result(current, outcome):
             _inventory, records, packages = current
@@ -299,7 +296,6 @@ def host_reboot(module):
     def body(session):
         content = session.content
         cycler = Cycler(content, p)
-        _check_evacuate(p)
 
         def observe():
             inventory, hosts = observe_inventory(content, p)
@@ -311,10 +307,11 @@ def host_reboot(module):
                 needs = dict((name, ['forced']) for name in records)
             else:
                 needs = dict((name, reboot_reasons(r)) for name, r in records.items() if reboot_reasons(r))
-            cycles = maintenance.plan_cycles(_host_facts(inventory), _vm_facts(inventory), p['evacuate'], needs)
+            vm_facts = _vm_facts(inventory)
+            cycles = maintenance.plan_cycles(_host_facts(inventory), vm_facts, p['evacuate'], needs)
             for cycle in cycles:
                 cycle['reboot'] = True
-            return build_plan(cycler, inventory, cycles, records)
+            return build_plan(cycler, inventory, vm_facts, cycles, records)
 
         def result(current, outcome):
             def again():

@@ -17,8 +17,6 @@ __metaclass__ = type
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
 
-EVACUATE_CHOICES = ('none', 'power_off', 'migrate')
-
 
 def version_matches(installed, wanted):
     """``wanted`` is a full VIB version or its leading part before a '-' (550.90.05 matches
