@@ -11,7 +11,7 @@ import pytest
 
 from tests.emulators.helm import HelmDouble
 from tests.emulators.helm.kube import Client
-from tests.emulators.kube.__main__ import pid_file, stop_pid
+from tests.integration.kube.conftest import start_emulator, stop_emulator
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BIN = os.path.dirname(sys.executable)
@@ -47,28 +47,15 @@ PLAYBOOK = """
 """
 
 
-def _free_port():
-    import socket
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def lab(tmp_path_factory):
     work = tmp_path_factory.mktemp('gpuop')
-    port = _free_port()
-    kubeconfig = str(work / 'kubeconfig')
-    out = subprocess.run([sys.executable, '-m', 'tests.emulators.kube', 'up', '--port', str(port), '--kubeconfig', kubeconfig,
-                          '--nodes', 'gpu-1:a10:2,cpu-1', '--no-cluster-policy', '--delay', '0.2'],
-                         cwd=REPO, check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
-    pid = int([line.split('=')[1] for line in out.splitlines() if line.startswith('KUBE_EMULATOR_PID=')][0])
+    emulator = start_emulator(work, nodes='gpu-1:a10:2,cpu-1', extra=['--no-cluster-policy', '--delay', '0.2'])
     double = HelmDouble(str(work / 'helm'))
     double.publish(PRIVATE_REPO, username='$oauthtoken', password=NGC_KEY)
     (work / 'client_configuration_token.tok').write_text(LICENSE_TOKEN + '\n')
-    yield {'work': work, 'kubeconfig': kubeconfig, 'double': double}
-    stop_pid(pid)
-    os.unlink(pid_file(port))
+    yield {'work': work, 'kubeconfig': emulator.kubeconfig, 'double': double}
+    stop_emulator(emulator)
 
 
 def _play(lab, state='present'):

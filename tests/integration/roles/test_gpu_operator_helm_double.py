@@ -15,31 +15,17 @@ import yaml
 from tests.emulators.helm import HelmDouble, NVIDIA_REPO_URL
 from tests.emulators.helm.__main__ import install_stale_crd
 from tests.emulators.helm.kube import Client
-from tests.emulators.kube.__main__ import pid_file, stop_pid
+from tests.integration.kube.conftest import start_emulator, stop_emulator
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
-def _free_port():
-    import socket
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def cluster(tmp_path_factory):
-    """A kube emulator without a ClusterPolicy (the chart creates it), stopped by PID afterwards."""
-    work = tmp_path_factory.mktemp('helmdouble')
-    port = _free_port()
-    kubeconfig = str(work / 'kubeconfig')
-    out = subprocess.run([sys.executable, '-m', 'tests.emulators.kube', 'up', '--port', str(port), '--kubeconfig', kubeconfig,
-                          '--nodes', 'gpu-1:a10:1', '--no-cluster-policy', '--delay', '0.2'],
-                         cwd=REPO, check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
-    pid = int([line.split('=')[1] for line in out.splitlines() if line.startswith('KUBE_EMULATOR_PID=')][0])
-    yield {'kubeconfig': kubeconfig, 'port': port}
-    stop_pid(pid)
-    os.unlink(pid_file(port))
+    """A kube emulator without a ClusterPolicy (the chart creates it), stopped afterwards."""
+    emulator = start_emulator(tmp_path_factory.mktemp('helmdouble'), nodes='gpu-1:a10:1', extra=['--no-cluster-policy', '--delay', '0.2'])
+    yield {'kubeconfig': emulator.kubeconfig, 'port': emulator.port}
+    stop_emulator(emulator)
 
 
 @pytest.fixture
