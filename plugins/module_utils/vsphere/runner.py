@@ -49,6 +49,12 @@ def gpu_info(module):
     with_session(module, body)
 
 
+def _host_records(content, params):
+    """[(host object, host record)] of the hosts in scope, from one retrieval (VMs by name only)."""
+    inventory = Inventory(gpu_inventory(content, vm_paths=['name']))
+    return [(h, inventory.host_record(h)) for h in inventory.select_hosts(params['datacenter'], params['cluster'], params['esxi_hostname'])]
+
+
 # -- vsphere_host_graphics -----------------------------------------------------------------------------
 def _graphics_config(vim, state, also_reset=()):
     devices = [vim.host.GraphicsConfig.DeviceType(deviceId=d['id'], graphicsType=d['graphics_type'] or state['default_type'],
@@ -75,8 +81,7 @@ def host_graphics(module):
         mode_ok = api_version(content) >= (8, 0, 3)
 
         def observe():
-            inventory = Inventory(gpu_inventory(content, vm_paths=['name']))
-            return [(h, inventory.host_record(h)) for h in inventory.select_hosts(p['datacenter'], p['cluster'], p['esxi_hostname'])]
+            return _host_records(content, p)
 
         def plan(records):
             the_plan = Plan()
@@ -121,8 +126,7 @@ def host_passthrough(module):
             raise PlanError('label (hardwareLabel) needs vSphere API 7.0.2 or later')
 
         def observe():
-            inventory = Inventory(gpu_inventory(content, vm_paths=['name']))
-            return [(h, inventory.host_record(h)) for h in inventory.select_hosts(p['datacenter'], p['cluster'], p['esxi_hostname'])]
+            return _host_records(content, p)
 
         def configs(items, enabled_of, label_of):
             out = []
