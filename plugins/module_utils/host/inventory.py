@@ -31,6 +31,7 @@ import os
 import re
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.host.sysfs import HostRoot
+from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu import VgpuError, gpu_models, parse, parse_name
 
 NVIDIA_VENDOR = '0x10de'
 CACHE_FILE = 'var/lib/gpuvirt/vfio-vgpu-types.json'
@@ -194,12 +195,6 @@ class Gpu(object):
                 return vtype
         return None
 
-    def type_by_id(self, type_id):
-        for vtype in self.types:
-            if vtype.type_id == type_id:
-                return vtype
-        return None
-
     def free_vfs(self):
         """VFs that can take a vGPU and have none (mdev flavour: no mdev on it; vendor VFIO: current_vgpu_type 0)."""
         used = set(v.parent for v in self.vgpus) if self.backend == 'mdev' else set(v.id for v in self.vgpus)
@@ -225,7 +220,6 @@ class Inventory(object):
         self.functions = {}
         self.groups_present = False
         self.cmdline = ''
-        self.group_users = {}
         self.cache = None
 
     def gpu(self, address):
@@ -324,7 +318,6 @@ def scan(host, with_types=True, names_from=None):
     """
     inv = Inventory(host)
     users = _users(host)
-    inv.group_users = users
     inv.groups_present = bool(HostRoot.listdir(host.sys_path('kernel/iommu_groups')))
     inv.cmdline = (HostRoot.read(host.path('proc/cmdline'), '') or '').strip()
     inv.cache = TypeNameCache(host)
@@ -356,7 +349,7 @@ def scan(host, with_types=True, names_from=None):
     described = {}
     for gpu in inv.gpus:
         if gpu.backend == 'vendor_vfio':
-            _vendor_vfio(host, gpu, inv.cache)
+            _vendor_vfio(gpu)
         if with_types:
             _types(host, gpu, inv.cache, described)
         elif names_from is not None and names_from.gpu(gpu.address) is not None:
@@ -425,7 +418,7 @@ def _mdevs(host, inv, users):
         gpu.vgpus.append(Vgpu(uuid, type_id, None, parent, group, vm))
 
 
-def _vendor_vfio(host, gpu, cache):
+def _vendor_vfio(gpu):
     for vf in gpu.vfs:
         current = (HostRoot.read(os.path.join(vf.real, 'nvidia', 'current_vgpu_type'), '0') or '0').strip()
         if current not in ('', '0'):
@@ -481,21 +474,16 @@ def _vendor_types(host, gpu, cache):
     if free:
         listed = parse_creatable(HostRoot.read(os.path.join(free[0].real, 'nvidia', 'creatable_vgpu_types'), ''))
     cache.learn(gpu.device_key, listed)
-    try:
-        from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu import parse
-    except ImportError:  # pragma: no cover - the catalog ships with the collection
-        parse = None
     existing = len(gpu.vgpus)
     seen = set()
     for type_id, name in listed:
         seen.add(type_id)
         max_instance = fb = None
-        if parse is not None:
-            try:
-                vtype = parse(short_name(name))
-                max_instance, fb = vtype.max_instances, vtype.framebuffer_mib
-            except ValueError:
-                pass
+        try:
+            vtype = parse(short_name(name))
+            max_instance, fb = vtype.max_instances, vtype.framebuffer_mib
+        except ValueError:
+            pass
         room = (max_instance - existing) if max_instance is not None else len(free)
         gpu.types.append(VgpuType(type_id, name, max(0, min(len(free), room)), max_instance, fb))
     for type_id, name in sorted(cache.names(gpu.device_key).items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0):
@@ -506,7 +494,6 @@ def _vendor_types(host, gpu, cache):
 def _model_token(gpu):
     """The catalog GPU token from the driver's type names (``NVIDIA A10-4Q`` -> ``A10``), else from the PCI device id
     when the catalog has exactly one GPU with it (A2 and A16 share one), else None."""
-    from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu import VgpuError, gpu_models, parse_name
     for vtype in gpu.types:
         try:
             return parse_name(vtype.short).gpu
