@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Reading and writing a Linux host's sysfs under a host root (``/`` or a mounted host in a container).
 
-Every write goes through :meth:`HostRoot.write`, which counts it and turns the kernel's errno into a
-:class:`SysfsWriteError` naming the file, the value and what the errno means there.
+Every write goes through :meth:`HostRoot.write`, which turns the kernel's errno into a :class:`SysfsWriteError`
+naming the file, the value and what the errno means there.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -39,12 +39,11 @@ def normalize_address(text):
 
 
 class HostRoot(object):
-    """Paths and I/O under a host root. ``writes`` counts the writes this run made."""
+    """Paths and I/O under a host root."""
 
     def __init__(self, root):
         self.root = root or '/'
         self.sys = os.path.join(self.root, 'sys')
-        self.writes = 0
 
     def path(self, *parts):
         return os.path.join(self.root, *[p.lstrip('/') for p in parts])
@@ -82,7 +81,6 @@ class HostRoot(object):
 
     def write(self, path, value):
         """One write(2) of ``value`` to ``path``; raises SysfsWriteError with the errno."""
-        self.writes += 1
         try:
             fd = os.open(path, os.O_WRONLY)
         except (IOError, OSError) as exc:
