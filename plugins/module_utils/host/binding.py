@@ -21,7 +21,7 @@ import os
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import plan as spine
 from ansible_collections.gpuvirt.core.plugins.module_utils.host import inventory, layout
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.runner import HostLock, apply_failure, finish
+from ansible_collections.gpuvirt.core.plugins.module_utils.host.runner import HostLock, apply_failure, finish, planned_result
 from ansible_collections.gpuvirt.core.plugins.module_utils.host.sysfs import HostRoot, normalize_address
 
 DRIVERCTL_DIR = 'etc/driverctl.d'
@@ -202,15 +202,11 @@ def run_binding(module):
                 outcome = spine.execute(planner.plan, module.check_mode)
             except spine.ApplyError as exc:
                 raise apply_failure(exc)
-            result = outcome.result(diff=module._diff)  # pylint: disable=protected-access
+            result = planned_result(module, planner, outcome)
             after = inventory.scan(host, with_types=False) if planner.plan and not module.check_mode else inv
             wanted = set(c.target for c in planner.plan.changes if c.action == 'bind') | set(
                 a for a in (normalize_address(d) for d in params['devices']) if a)
             result['devices'] = [{'address': a, 'driver': after.functions[a].driver, 'driver_override': after.functions[a].override}
                                  for a in sorted(wanted) if a in after.functions]
-            result['removed'] = [c.target for c in planner.plan.changes if c.action == 'remove']
-            result['forced'] = planner.forced
-            for warning in planner.plan.warnings:
-                module.warn(warning)
             return result
     finish(module, body)

@@ -84,6 +84,17 @@ def apply_failure(exc, **extra):
     return ModuleFailure(exc.message(), changed=bool(exc.applied), **details)
 
 
+def planned_result(module, planner, outcome):
+    """The result keys every changing host module returns (``changed``, ``changes``, ``diff``, ``removed``, ``forced``),
+    after passing the plan's warnings to the module."""
+    result = outcome.result(diff=module._diff)  # pylint: disable=protected-access
+    result['removed'] = [c.target for c in planner.plan.changes if c.action == 'remove']
+    result['forced'] = planner.forced
+    for warning in planner.plan.warnings:
+        module.warn(warning)
+    return result
+
+
 # --- host_gpu_info -----------------------------------------------------------------------------------------------
 
 def run_info(module):
@@ -166,18 +177,13 @@ def run_vgpu(module):
                 raise apply_failure(exc, **_apply_report(exc, after, gpus))
             if not module.check_mode:
                 inv.cache.save()
-            result = outcome.result(diff=module._diff)  # pylint: disable=protected-access
-            changes = planner.plan.changes
-            result['created'] = [c.target for c in changes if c.action == 'create']
-            result['removed'] = [c.target for c in changes if c.action == 'remove']
-            result['forced'] = planner.forced
-            if changes and not module.check_mode:
+            result = planned_result(module, planner, outcome)
+            result['created'] = [c.target for c in planner.plan.changes if c.action == 'create']
+            if planner.plan and not module.check_mode:
                 after = inventory.scan(host, with_types=False, names_from=inv)
                 result['gpus'] = _layout([after.gpu(g.address) for g in gpus])
             else:
                 result['gpus'] = _planned_layout(gpus, planner)
-            for warning in planner.plan.warnings:
-                module.warn(warning)
             return result
     finish(module, body)
 

@@ -17,7 +17,7 @@ import time
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import plan as spine
 from ansible_collections.gpuvirt.core.plugins.module_utils.host import inventory, layout
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.runner import HostLock, apply_failure, finish
+from ansible_collections.gpuvirt.core.plugins.module_utils.host.runner import HostLock, apply_failure, finish, planned_result
 from ansible_collections.gpuvirt.core.plugins.module_utils.host.sysfs import HostRoot
 
 SRIOV_MANAGE = 'usr/lib/nvidia/sriov-manage'
@@ -132,14 +132,10 @@ def run_sriov(module):
                 outcome = spine.execute(planner.plan, module.check_mode)
             except spine.ApplyError as exc:
                 raise apply_failure(exc, attempts=runner.attempts)
-            result = outcome.result(diff=module._diff)  # pylint: disable=protected-access
+            result = planned_result(module, planner, outcome)
             after = inventory.scan(host, with_types=False) if planner.plan and not module.check_mode else inv
             result['gpus'] = [{'address': g.address, 'total_vfs': g.total_vfs, 'num_vfs': g.num_vfs, 'vfs': [vf.address for vf in g.vfs]}
                               for g in after.gpus if g.sriov_capable]
             result['attempts'] = runner.attempts
-            result['removed'] = [c.target for c in planner.plan.changes if c.action == 'remove']
-            result['forced'] = planner.forced
-            for warning in planner.plan.warnings:
-                module.warn(warning)
             return result
     finish(module, body)
