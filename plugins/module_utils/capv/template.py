@@ -45,7 +45,6 @@ SOURCE_ANNOTATION = 'gpuvirt.core/source-template'
 WEBHOOK_PCI_MESSAGE = 'should have either deviceId + vendorId or vGPUProfile set'
 MAX_PCI_DEVICES = 128          # v1beta2 MaxItems [S10]
 MAX_STRING_LENGTH = 1024       # v1beta2 MaxLength of vGPUProfile and customLabel [S10]
-INT32_MAX = 2 ** 31 - 1
 HARDWARE_VERSION = re.compile(r'^vmx-[1-9][0-9]?$')
 DYNAMIC_DIRECTPATH_MIN_VERSION = 17
 NAME_LIMIT = 63                # kept a DNS label: Cluster API copies template names into labels/annotations
@@ -88,7 +87,8 @@ def normalise_device(index, item):
             raise PlanError('%s: custom_label only applies to Dynamic DirectPath I/O devices (vendor_id + device_id); '
                             'CAPV ignores it for a vGPU profile: remove it' % where, item=index)
         return {'vGPUProfile': vsphere_profile(where, profile)}
-    spec = {'vendorId': _pci_id(where, 'vendor_id', vendor), 'deviceId': _pci_id(where, 'device_id', device)}
+    # pci_number keeps ids within 16 bits, so they always fit CAPV's int32 fields
+    spec = {'vendorId': pci_number(vendor, where + '.vendor_id'), 'deviceId': pci_number(device, where + '.device_id')}
     if label is not None:
         label = str(label)
         if not 1 <= len(label) <= MAX_STRING_LENGTH:
@@ -96,13 +96,6 @@ def normalise_device(index, item):
                             % (where, MAX_STRING_LENGTH, len(label)), item=index)
         spec['customLabel'] = label
     return spec
-
-
-def _pci_id(where, option, value):
-    number = pci_number(value, '%s.%s' % (where, option))
-    if number > INT32_MAX:  # pci_number already caps at 0xffff; kept for clarity of the int32 field
-        raise PlanError('%s.%s %r does not fit CAPV\'s int32 field' % (where, option, value))
-    return number
 
 
 def vsphere_profile(where, spelling):
