@@ -204,8 +204,14 @@ def new_template(source, name, spec):
     return body
 
 
-def _template_spec(obj):
+def template_spec(obj):
+    """``spec.template.spec`` of a VSphereMachineTemplate ({} when missing)."""
     return ((obj.get('spec') or {}).get('template') or {}).get('spec') or {}
+
+
+def infrastructure_ref(deployment):
+    """``spec.template.spec.infrastructureRef`` of a MachineDeployment ({} when missing or no deployment)."""
+    return template_spec(deployment or {}).get('infrastructureRef') or {}
 
 
 def _device_warnings(devices, spec):
@@ -237,7 +243,7 @@ def _device_warnings(devices, spec):
 def check_deployment(deployment, namespace, source_name, target_name, templates_from_source):
     """Refuse to repoint a MachineDeployment that does not use the source (or a template made from it)."""
     name = deployment['metadata']['name']
-    ref = ((deployment.get('spec') or {}).get('template') or {}).get('spec', {}).get('infrastructureRef') or {}
+    ref = infrastructure_ref(deployment)
     kind = ref.get('kind')
     if kind != TEMPLATE_KIND:
         raise PlanError('MachineDeployment %s/%s takes its machines from a %s, not a %s: it is not a CAPV deployment '
@@ -285,7 +291,7 @@ def plan_template(request, source, existing, deployment, writer, templates_from_
         raise PlanError('%s not found: give the name of the existing template to copy (nothing was changed)' % where)
     if request.machine_deployment and deployment is None:
         raise PlanError('MachineDeployment %s/%s not found (nothing was changed)' % (request.namespace, request.machine_deployment))
-    source_spec = _template_spec(source)
+    source_spec = template_spec(source)
     spec = desired_spec(source_spec, request.devices, request.hardware_version, request.custom_vmx_keys)
     causes = webhook_causes(spec)
     if causes:
@@ -300,7 +306,7 @@ def plan_template(request, source, existing, deployment, writer, templates_from_
         name = request.name
     else:
         name = template_name(request.name, spec)
-        if existing is not None and _template_spec(existing) != spec:
+        if existing is not None and template_spec(existing) != spec:
             raise PlanError('VSphereMachineTemplate %s/%s already exists with a different spec.template.spec; it was not '
                             'made by this module from %s with these settings: delete it or rename it (nothing was changed)'
                             % (request.namespace, name, request.name), template_name=name)

@@ -13,8 +13,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.capv.template import (
-    DEPLOYMENT_GROUP, SOURCE_ANNOTATION, TEMPLATE_GROUP, TemplateRequest, base_name, desired_spec, plan_template,
-    template_name)
+    DEPLOYMENT_GROUP, SOURCE_ANNOTATION, TEMPLATE_GROUP, TemplateRequest, base_name, desired_spec, infrastructure_ref,
+    plan_template, template_name, template_spec)
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube.client import (
     KubeClient, KubeConfigError, KubeError, describe_error, patch_with_retry, path_for)
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError, run
@@ -52,7 +52,7 @@ class TemplateWriter(object):
         path = self.deployment_path(deployment)
 
         def build(current):
-            ref = current['spec']['template']['spec'].get('infrastructureRef') or {}
+            ref = infrastructure_ref(current)
             if ref.get('name') == template:
                 return None
             if ref.get('name') != expected_current:
@@ -61,10 +61,6 @@ class TemplateWriter(object):
             return {'spec': {'template': {'spec': {'infrastructureRef': {'name': template}}}}}
         self.deployment = patch_with_retry(self.client, path, lambda: self.client.get(path), build)[0]
         return self.deployment
-
-
-def _infrastructure_ref(deployment):
-    return ((deployment or {}).get('spec') or {}).get('template', {}).get('spec', {}).get('infrastructureRef') or {}
 
 
 def run_module(module):
@@ -82,13 +78,13 @@ def run_module(module):
             source = client.get_optional(writer.template_path(request.name))
             existing, deployment, made_from_source = None, None, set()
             if source is not None:
-                source_spec = ((source.get('spec') or {}).get('template') or {}).get('spec') or {}
+                source_spec = template_spec(source)
                 spec = desired_spec(source_spec, request.devices, request.hardware_version, request.custom_vmx_keys)
                 if spec != source_spec:
                     existing = client.get_optional(writer.template_path(template_name(request.name, spec)))
             if request.machine_deployment:
                 deployment = client.get_optional(writer.deployment_path(request.machine_deployment))
-                current = _infrastructure_ref(deployment).get('name')
+                current = infrastructure_ref(deployment).get('name')
                 if source is not None and current and current != request.name:
                     other = client.get_optional(writer.template_path(current))
                     annotations = ((other or {}).get('metadata') or {}).get('annotations') or {}
@@ -116,7 +112,7 @@ def run_module(module):
             'api_calls': client.calls,
         }
         if params['machine_deployment']:
-            ref = dict(_infrastructure_ref(writer.deployment or current['deployment']))
+            ref = dict(infrastructure_ref(writer.deployment or current['deployment']))
             if module.check_mode:
                 ref['name'] = state['name']
             out['machine_deployment'] = {
