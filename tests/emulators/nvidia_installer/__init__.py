@@ -22,6 +22,8 @@ import subprocess
 import tarfile
 import tempfile
 
+from tests.emulators.sysfs.gpus import GPUS as SYSFS_GPUS
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PAYLOAD = os.path.join(HERE, 'payload')
 HOST = os.path.join(HERE, 'host')
@@ -32,17 +34,9 @@ PAYLOAD_FILES = ('nvidia-installer', 'nvidia-smi', 'nvidia-vgpud', 'nvidia-vgpu-
                  'nvidia-vgpud.service', 'nvidia-vgpu-mgr.service', 'kernel/nvidia.c.in', 'kernel/Kbuild',
                  'kernel/dkms.conf.in')
 
-# PCI identity of the GPUs prepare_host can put on the bus: (device id, sriov_totalvfs). Ids from pci.ids and
-# reference §2 (A2 16 VFs, A40 32; A10 24 and L40S 32 follow the sysfs emulator's [UNVERIFIED] rule: the largest
-# vGPU count); T4 and V100 are pre-Ampere, without SR-IOV.
-GPUS = {
-    'a10': ('0x2236', 24),
-    'a2': ('0x25b6', 16),
-    'a40': ('0x2235', 32),
-    'l40s': ('0x26b9', 32),
-    't4': ('0x1eb8', 0),
-    'v100': ('0x1db4', 0),
-}
+# The GPUs prepare_host can put on the bus: the sysfs emulator's catalog (PCI device id, sriov_totalvfs; T4 is
+# pre-Ampere, without SR-IOV), so both doubles agree on what an A10 or an L40S is.
+GPUS = dict((token, ('0x%04x' % spec.device_id, spec.total_vfs)) for token, spec in SYSFS_GPUS.items())
 CPU_VENDORS = {'intel': ('GenuineIntel', 'Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz'),
                'amd': ('AuthenticAMD', 'AMD EPYC 7413 24-Core Processor')}
 DEFAULT_GRUB = '''# If you change this file, run 'update-grub' afterwards to update
