@@ -14,6 +14,8 @@ description:
   - Binds each GPU, and by default the other functions of its IOMMU group (such as its audio function), the way driverctl
     does it through sysfs, unbind from the current driver, C(driver_override), C(drivers_probe), then checks the result.
   - C(driver=nvidia) clears the override and lets the kernel pick the default driver again (nvidia for the GPU).
+  - Deletes the mdevctl definitions under C(host_root/etc/mdevctl.d) of the GPUs it binds, like M(gpuvirt.core.host_vgpu)
+    does for vGPUs it removes, since a GPU on vfio-pci cannot host the vGPUs they would create at boot.
   - Refuses devices in use by a running VM, SR-IOV virtual functions, GPUs with VFs enabled, and GPUs with vGPUs (unless I(force),
     which removes the vGPUs first).
   - With I(persist), writes a driverctl override (C(host_root/etc/driverctl.d/pci-ADDRESS)) or a modprobe configuration so the

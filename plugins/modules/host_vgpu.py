@@ -55,7 +55,10 @@ options:
   persist:
     description:
       - Write mdevctl definitions (C(start=auto)) under C(host_root/etc/mdevctl.d/<parent>/<uuid>) for the resulting mdev vGPUs.
-      - Definitions of vGPUs this module removes are deleted whether or not I(persist) is set.
+      - On the GPUs it acts on, the module owns the mdevctl definitions, whether or not I(persist) is set - it deletes
+        every definition under those GPUs' parents that does not match a vGPU of the resulting layout (also ones
+        written by hand or by other tools, C(start=manual) included), because a stale definition would recreate an
+        unwanted vGPU at boot or fail there. The deletions are listed in the plan and diff like any other change.
       - Vendor-specific VFIO vGPUs cannot be persisted by mdevctl; the module warns.
     type: bool
     default: false
