@@ -1,0 +1,104 @@
+"""The real programs of the Kubernetes test world, built from the pinned Go modules in ``gobuild/``.
+
+``ensure()`` builds etcd, kube-apiserver, kubectl and helm with the machine's Go on first use into
+``.cache/kube/bin/<digest>/`` (the digest covers go.mod, go.sum, the Go sources and the link flags, so a changed pin
+builds anew) and returns that directory; later calls reuse it. ``python -m tests.emulators.kube.binaries`` prints it.
+"""
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GOBUILD = os.path.join(HERE, 'gobuild')
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+CACHE = os.path.join(REPO, '.cache', 'kube', 'bin')
+
+PROGRAMS = {  # output name -> Go package
+    'etcd': './etcd',
+    'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
+    'kubectl': 'k8s.io/kubernetes/cmd/kubectl',
+    'helm': 'helm.sh/helm/v3/cmd/helm',
+}
+
+
+def pinned(module):
+    """The version go.mod requires for ``module`` (e.g. ``k8s.io/kubernetes`` -> ``v1.37.2``)."""
+    with open(os.path.join(GOBUILD, 'go.mod')) as stream:
+        match = re.search(r'^\s*%s (v\S+)' % re.escape(module), stream.read(), re.M)
+    if not match:
+        raise RuntimeError('%s is not pinned in %s/go.mod' % (module, GOBUILD))
+    return match.group(1)
+
+
+def ldflags():
+    """The version stamps upstream's own builds set (hack/lib/version.sh, helm's Makefile)."""
+    kube = pinned('k8s.io/kubernetes')
+    major, minor = kube.lstrip('v').split('.')[:2]
+    helm = pinned('helm.sh/helm/v3')
+    flags = ['-s', '-w']
+    for package in ('k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'):
+        flags += ['-X', '%s.gitVersion=%s' % (package, kube), '-X', '%s.gitMajor=%s' % (package, major),
+                  '-X', '%s.gitMinor=%s' % (package, minor), '-X', '%s.gitTreeState=clean' % package,
+                  '-X', '%s.buildDate=1970-01-01T00:00:00Z' % package]
+    flags += ['-X', 'helm.sh/helm/v3/internal/version.version=%s' % helm,
+              '-X', 'helm.sh/helm/v3/internal/version.gitTreeState=clean']
+    for package in ('helm.sh/helm/v3/pkg/chartutil', 'helm.sh/helm/v3/pkg/lint/rules'):
+        flags += ['-X', '%s.k8sVersionMajor=%s' % (package, major), '-X', '%s.k8sVersionMinor=%s' % (package, minor)]
+    return ' '.join(flags)
+
+
+def digest():
+    sha = hashlib.sha256(ldflags().encode())
+    for root, _dirs, files in sorted(os.walk(GOBUILD)):
+        for name in sorted(files):
+            with open(os.path.join(root, name), 'rb') as stream:
+                sha.update(name.encode() + b'\0' + stream.read())
+    with open(os.path.abspath(__file__), 'rb') as stream:
+        sha.update(stream.read())
+    return sha.hexdigest()[:16]
+
+
+def ensure(log=sys.stderr):
+    """Build the four programs once; return the directory that holds them."""
+    target = os.path.join(CACHE, digest())
+    if all(os.access(os.path.join(target, name), os.X_OK) for name in PROGRAMS):
+        return target
+    if not shutil.which('go'):
+        raise RuntimeError('go is missing: the Kubernetes test world builds kube-apiserver, etcd, kubectl and helm '
+                           'from %s with Go >= 1.26' % GOBUILD)
+    os.makedirs(CACHE, exist_ok=True)
+    with open(os.path.join(CACHE, 'build.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if all(os.access(os.path.join(target, name), os.X_OK) for name in PROGRAMS):
+            return target
+        staging = target + '.partial'
+        shutil.rmtree(staging, ignore_errors=True)
+        os.makedirs(staging)
+        env = dict(os.environ, CGO_ENABLED='0', GOFLAGS='-mod=readonly', GOWORK='off')
+        command = ['go', 'build', '-trimpath', '-ldflags', ldflags(), '-o', staging + os.sep] + list(PROGRAMS.values())
+        started = time.monotonic()
+        print('building %s from %s (first use; later runs reuse %s)' % (', '.join(PROGRAMS), GOBUILD, target),
+              file=log, flush=True)
+        proc = subprocess.run(command, cwd=GOBUILD, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError('go build of the Kubernetes test world failed (%s):\n%s' % (' '.join(command), proc.stdout))
+        for name in PROGRAMS:
+            if not os.access(os.path.join(staging, name), os.X_OK):
+                raise RuntimeError('go build did not produce %s in %s' % (name, staging))
+        shutil.rmtree(target, ignore_errors=True)
+        os.rename(staging, target)
+        print('built in %.0f s' % (time.monotonic() - started), file=log, flush=True)
+    return target
+
+
+if __name__ == '__main__':
+    try:
+        print(ensure())
+    except RuntimeError as exc:
+        sys.exit(str(exc))
