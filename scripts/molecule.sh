@@ -9,7 +9,7 @@ shopt -s nullglob
 GPUVIRT_DEBIAN_BASE=$(bash scripts/debian-root.sh)
 export GPUVIRT_DEBIAN_BASE
 work=$(mktemp -d -t gpuvirt-molecule.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf --one-file-system "$work"' EXIT
 ran=0
 for scenario in roles/*/molecule/*/molecule.yml; do
   role_dir=${scenario%%/molecule/*}

@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from tests.debian_tree import copy_tree, debian_base, remove_tree
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BIN = os.path.dirname(sys.executable)
 DOUBLES = os.path.join(REPO, 'tests', 'emulators', 'guest')
@@ -15,10 +17,7 @@ TOKEN = 'TOKEN-7f3a9c-never-print-me'
 @pytest.fixture(scope='module')
 def guest(tmp_path_factory):
     """A fresh guest tree with the nvidia-smi / nvidia-gridd / systemctl doubles."""
-    base = subprocess.run(['bash', os.path.join(REPO, 'scripts', 'debian-root.sh')], check=True,
-                          stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
-    root = str(tmp_path_factory.mktemp('guest') / 'root')
-    subprocess.run(['cp', '-a', base, root], check=True)
+    root = copy_tree(debian_base(), tmp_path_factory.mktemp('guest') / 'root')
     for name in ('systemctl', 'nvidia-gridd', 'nvidia-smi'):
         shutil.copy(os.path.join(DOUBLES, name), os.path.join(root, 'usr', 'bin', name))
     os.makedirs(os.path.join(root, 'etc', 'nvidia-double'))
@@ -27,7 +26,7 @@ def guest(tmp_path_factory):
     with open(os.path.join(root, 'etc', 'systemd', 'system', 'nvidia-gridd.service'), 'w') as f:
         f.write('[Service]\nExecStart=/usr/bin/nvidia-gridd\n')
     yield root
-    shutil.rmtree(root, ignore_errors=True)
+    remove_tree(root)
 
 
 def _play(guest, tmp_path, *extra):

@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+from tests.debian_tree import copy_tree, debian_base, remove_tree
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BIN = os.path.dirname(sys.executable)
 VERSION = '550.127.06'
@@ -25,9 +27,7 @@ def _run(*argv, **kwargs):
 @pytest.fixture(scope='module')
 def host(tmp_path_factory):
     """A KVM host tree (AMD CPU, one T4, nouveau loaded) with the .deb installer double in /root."""
-    base = _run('bash', os.path.join(REPO, 'scripts', 'debian-root.sh')).strip()
-    root = str(tmp_path_factory.mktemp('kvm') / 'root')
-    subprocess.run(['cp', '-a', base, root], check=True)
+    root = copy_tree(debian_base(), tmp_path_factory.mktemp('kvm') / 'root')
     try:
         _run('chroot', root, 'apt-get', 'update', '-qq')
         depends = _run('chroot', root, 'apt-cache', 'depends', 'linux-headers-amd64')
@@ -40,7 +40,7 @@ def host(tmp_path_factory):
             checksum = hashlib.sha256(handle.read()).hexdigest()
         yield {'root': root, 'kernel': kernel, 'checksum': checksum}
     finally:
-        subprocess.run(['rm', '-rf', root], check=False)
+        remove_tree(root)
 
 
 def _play(host, tmp_path, name='play'):
