@@ -1,4 +1,5 @@
-"""The GPU Operator and NVIDIA vGPU Device Manager as they act on nodes, played by the emulator.
+"""The GPU Operator and NVIDIA vGPU Device Manager as they act on nodes: a controller double that watches the real
+API server (nodes, ClusterPolicies) and writes node labels and node status the way the operator's operands do.
 
 Facts §5 [S4][S7], seed 003:
 
@@ -17,14 +18,19 @@ Facts §5 [S4][S7], seed 003:
 - extended resources a device plugin stops advertising stay in capacity/allocatable at ``"0"`` (kubelet keeps
   them; seed 003 filters them out with jq ``select(.value != "0")``).
 
-The hardware (GPU model and count per node) is the emulator's own record, like the physical host: editing node
+The hardware (GPU model and count per node) is the double's own record, like the physical host: editing node
 labels through the API does not change it.
+
+Upstream sources: NVIDIA/gpu-operator controllers/state_manager.go (workload labels, gpu.deploy.* operand labels),
+controllers/object_controls.go (vGPU device manager pause labels), NVIDIA/vgpu-device-manager
+cmd/nvidia-vgpu-dm (config.state pending/success/failed), NVIDIA/kubevirt-gpu-device-plugin (resource names).
 """
-import asyncio
+import time
 
 import yaml
 
 from . import catalog
+from .runtime import CLUSTER_POLICIES, CONFIGMAPS, NODES
 
 WORKLOAD_LABEL = 'nvidia.com/gpu.workload.config'
 VGPU_CONFIG_LABEL = 'nvidia.com/vgpu.config'
@@ -43,11 +49,9 @@ OPERANDS = {
 
 class GpuOperator(object):
     def __init__(self, emulator):
-        self.emulator = emulator
+        self.emulator = emulator  # the doubles' view of the cluster: get/items/update/loop/controller_delay
         self.hardware = {}   # node name -> (GpuModel, count)
         self.applied = {}    # node name -> vGPU config vgpu-device-manager last applied successfully
-        self.tasks = {}      # node name -> running reconcile task
-        self.policy_tasks = {}  # ClusterPolicy name -> pending "ready" transition
         self.events = []     # what the controllers did, for tests and debugging
         self.immediate = False  # while seeding: settle every node at once (the cluster starts in steady state)
 
@@ -55,14 +59,12 @@ class GpuOperator(object):
     def add_node(self, name, model, count):
         self.hardware[name] = (model, count)
 
-    def _node_kind(self):
-        return self.emulator.kind('', 'v1', 'nodes')
+    @staticmethod
+    def _node_kind():
+        return NODES
 
     def _policy(self):
-        kind = self.emulator.kind('nvidia.com', 'v1', 'clusterpolicies')
-        if kind is None:
-            return None
-        items = self.emulator.items(kind)
+        items = self.emulator.items(CLUSTER_POLICIES)
         return items[0] if items else None
 
     def observe(self, kind, before, after):
@@ -82,11 +84,8 @@ class GpuOperator(object):
         if self.immediate:
             self._reconcile_now(name)
             return
-        loop = asyncio.get_running_loop()
-        previous = self.tasks.pop(name, None)
-        if previous is not None and not previous.done():
-            previous.cancel()
-        self.tasks[name] = loop.create_task(self._reconcile(name))
+        self.emulator.loop.cancel('vgpu/' + name)
+        self.emulator.loop.later(0, 'node/' + name, self._reconcile, name)
 
     # ------------------------------------------------------------------ ClusterPolicy status
     def observe_policy(self, before, after):
@@ -104,20 +103,13 @@ class GpuOperator(object):
                 self._set_policy_status(name, 'ready')
             return
         self._set_policy_status(name, 'notReady')
-        previous = self.policy_tasks.pop(name, None)
-        if previous is not None and not previous.done():
-            previous.cancel()
-        self.policy_tasks[name] = asyncio.get_running_loop().create_task(self._policy_ready(name))
-
-    async def _policy_ready(self, name):
-        await asyncio.sleep(self.emulator.controller_delay)
-        self._set_policy_status(name, 'ready')
+        self.emulator.loop.later(self.emulator.controller_delay, 'policy/' + name, self._set_policy_status, name, 'ready')
 
     def _set_policy_status(self, name, state):
-        kind = self.emulator.kind('nvidia.com', 'v1', 'clusterpolicies')
-        if kind is None:
-            return
+        kind = CLUSTER_POLICIES
         ready = state == 'ready'
+
+        now = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
 
         def mutate(policy):
             annotations = policy['metadata'].get('annotations') or {}
@@ -127,8 +119,9 @@ class GpuOperator(object):
                     {'type': 'Ready', 'status': 'True' if ready else 'False', 'reason': 'Reconciled' if ready else 'OperandNotReady',
                      'message': 'ClusterPolicy is ready as all resources have been successfully reconciled' if ready
                      else 'ClusterPolicy is not ready, states not ready: [state-sandbox-device-plugin]',
-                     'observedGeneration': policy['metadata'].get('generation', 1)},
-                    {'type': 'Error', 'status': 'False', 'reason': 'Ready' if ready else 'OperandNotReady', 'message': ''},
+                     'observedGeneration': policy['metadata'].get('generation', 1), 'lastTransitionTime': now},
+                    {'type': 'Error', 'status': 'False', 'reason': 'Ready' if ready else 'OperandNotReady', 'message': '',
+                     'lastTransitionTime': now},
                 ],
             }
         self.emulator.controller_update(kind, None, name, mutate)
@@ -137,9 +130,9 @@ class GpuOperator(object):
     def state(self):
         nodes = {}
         for name, (model, count) in sorted(self.hardware.items()):
-            task = self.tasks.get(name)
             nodes[name] = {'model': model.token, 'gpus': count, 'applied_config': self.applied.get(name),
-                           'reconciling': bool(task is not None and not task.done())}
+                           'reconciling': self.emulator.loop.pending('node/' + name)
+                           or self.emulator.loop.pending('vgpu/' + name)}
         return {'delay': self.emulator.controller_delay, 'nodes': nodes, 'events': self.events[-200:]}
 
     # ------------------------------------------------------------------ reconcile
@@ -164,8 +157,7 @@ class GpuOperator(object):
             self._start_vgpu(name)
             self._finish_vgpu(name)
 
-    async def _reconcile(self, name):
-        await asyncio.sleep(0)  # after the response to the write that triggered it, as a real controller
+    def _reconcile(self, name):
         node = self.emulator.get(self._node_kind(), None, name)
         if node is None:
             return
@@ -175,8 +167,7 @@ class GpuOperator(object):
             return
         if not self._start_vgpu(name):
             return
-        await asyncio.sleep(self.emulator.controller_delay)
-        self._finish_vgpu(name)
+        self.emulator.loop.later(self.emulator.controller_delay, 'vgpu/' + name, self._finish_vgpu, name)
 
     def _set_workload(self, name, workload):
         model, count = self.hardware[name]
@@ -261,7 +252,7 @@ class GpuOperator(object):
         if not name:
             return None
         namespace = ((self._policy() or {}).get('status') or {}).get('namespace') or 'gpu-operator'
-        configmap = self.emulator.get(self.emulator.kind('', 'v1', 'configmaps'), namespace, name)
+        configmap = self.emulator.get(CONFIGMAPS, namespace, name)
         if configmap is None:
             raise ValueError('vgpu-device-manager ConfigMap %s/%s not found' % (namespace, name))
         try:

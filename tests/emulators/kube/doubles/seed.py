@@ -1,4 +1,5 @@
-"""The cluster the emulator starts with: namespaces, CRDs, the KubeVirt CR, the ClusterPolicy and the nodes.
+"""The objects the test world starts with: namespaces, the KubeVirt CR, the ClusterPolicy and the nodes (created
+through the real API server by the doubles at start-up; ``reset`` puts them back).
 
 Node labels are those NFD and GPU Feature Discovery put on a GPU node (``feature.node.kubernetes.io/pci-10de.present``,
 ``feature.node.kubernetes.io/pci-0302_10de.present`` for a 3D controller, ``nvidia.com/gpu.present``,
@@ -11,9 +12,8 @@ import uuid
 
 from . import catalog
 from .operator import HOST_DRIVER_VERSION
-from .resources import SEED_CRDS
 
-DEFAULT_NAMESPACES = ('default', 'kube-system', 'kube-public', 'kube-node-lease', 'kubevirt', 'gpu-operator')
+SEEDED_NAMESPACES = ('kubevirt', 'gpu-operator')  # the API server makes default, kube-system, kube-public, kube-node-lease
 
 
 def parse_nodes(spec):
@@ -107,31 +107,3 @@ def cluster_policy_object(default_workload='container'):
         },
         'status': {'state': 'ready', 'namespace': 'gpu-operator'},
     }
-
-
-def seed(emulator, nodes, kubevirt_version='v1.9.0', feature_gates=('HostDevices',), kubevirt=True, cluster_policy=True):
-    """Fill ``emulator`` with the initial cluster; ``nodes`` as returned by :func:`parse_nodes`."""
-    emulator.operator.immediate = True
-    try:
-        _seed(emulator, nodes, kubevirt_version, feature_gates, kubevirt, cluster_policy)
-    finally:
-        emulator.operator.immediate = False
-
-
-def _seed(emulator, nodes, kubevirt_version, feature_gates, kubevirt, cluster_policy):
-    namespaces = emulator.kind('', 'v1', 'namespaces')
-    for name in DEFAULT_NAMESPACES:
-        emulator.seed(namespaces, {'metadata': {'name': name, 'labels': {'kubernetes.io/metadata.name': name}},
-                                   'spec': {'finalizers': ['kubernetes']}, 'status': {'phase': 'Active'}})
-    crds = emulator.kind('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')
-    for crd in SEED_CRDS:
-        emulator.seed(crds, crd)
-    if cluster_policy:
-        emulator.seed(emulator.kind('nvidia.com', 'v1', 'clusterpolicies'), cluster_policy_object())
-    if kubevirt:
-        emulator.seed(emulator.kind('kubevirt.io', 'v1', 'kubevirts'), kubevirt_object(kubevirt_version, feature_gates))
-    node_kind = emulator.kind('', 'v1', 'nodes')
-    for index, (name, model, count) in enumerate(nodes):
-        if model is not None:
-            emulator.operator.add_node(name, model, count)
-        emulator.seed(node_kind, node_object(name, model, count, index))

@@ -1,10 +1,9 @@
-"""KubeVirt's VirtualMachine handling, played by the emulator: the CRD schema's required GPU fields, the
-``virtualmachine-validator.kubevirt.io`` admission webhook, and virt-controller starting (or not) the VM.
+"""KubeVirt's VirtualMachine handling, as doubles talking to the real API server: the
+``virtualmachine-validator.kubevirt.io`` admission webhook (virt-api) and virt-controller starting (or not) the VM
+and its VirtualMachineInstance. The CRD schema's required fields are the real CRD's (the API server checks them).
 
 Facts §6 [S6 schema.go, vmi-create-admitter.go, template services]:
 
-- ``spec.template.spec.domain.devices.gpus[]`` and ``hostDevices[]`` entries need ``name`` and ``deviceName``
-  (the CRD's OpenAPI schema: 422 ``Required value`` from the API server itself);
 - the webhook (HTTP 422, reason Invalid, message prefixed ``admission webhook "virtualmachine-validator.kubevirt.io"
   denied the request:``) refuses a VM without ``spec.template``, ``running`` together with ``runStrategy``, an
   unknown ``runStrategy``, and ``hostDevices`` while the ``HostDevices`` feature gate is off ("Host Devices
@@ -21,33 +20,19 @@ Facts §6 [S6 schema.go, vmi-create-admitter.go, template services]:
   ``VMINotExists``; a scheduled VM is ``Starting`` and, after the controller delay, ``Running`` and ready.
 
 Changes of nodes or of the KubeVirt CR make the controller look again at VMs that want to run but do not.
-"""
-import asyncio
+A placed VM gets a VirtualMachineInstance (same name, ``status.nodeName``, phase Scheduled then Running); a VM
+that stops or goes away loses it.
 
-from .errors import ApiStatusError
+Upstream sources: kubevirt/kubevirt pkg/virt-api/webhooks/validating-webhook/admitters/vms-admitter.go,
+pkg/virt-controller/watch/vm/vm.go, pkg/virt-controller/services/template.go (permitted host devices),
+pkg/virt-controller/watch/vmi/vmi.go.
+"""
+from .runtime import KUBEVIRTS, NODES, VMIS, VMS
 
 WEBHOOK = 'virtualmachine-validator.kubevirt.io'
 RUN_STRATEGIES = ('Always', 'RerunOnFailure', 'Halted', 'Manual', 'Once', 'WaitAsReceiver')
 STARTING_STRATEGIES = ('Always', 'RerunOnFailure', 'Once')
 DEVICES_PATH = 'spec.template.spec.domain.devices'
-
-
-def schema_causes(vm):
-    """The CRD schema's required fields of GPU and host device entries, as ``(field, message)``."""
-    causes = []
-    devices = _devices(vm)
-    for field in ('gpus', 'hostDevices'):
-        entries = devices.get(field)
-        if entries is None:
-            continue
-        if not isinstance(entries, list):
-            causes.append(('%s.%s' % (DEVICES_PATH, field), 'Invalid value: must be an array'))
-            continue
-        for index, entry in enumerate(entries):
-            for key in ('name', 'deviceName'):
-                if not isinstance(entry, dict) or not isinstance(entry.get(key), str) or not entry.get(key):
-                    causes.append(('%s.%s[%d].%s' % (DEVICES_PATH, field, index, key), 'Required value'))
-    return causes
 
 
 def webhook_causes(vm, feature_gates):
@@ -66,13 +51,11 @@ def webhook_causes(vm, feature_gates):
     return causes
 
 
-def denied(name, causes):
-    """The API server's answer to a webhook denial (the webhook's Status, message prefixed)."""
+def denial(causes):
+    """The webhook's answer: an AdmissionReview status the API server turns into a 422 Invalid."""
     message = ', '.join(message for _field, message in causes)
-    return ApiStatusError(422, 'Invalid', 'admission webhook "%s" denied the request: %s' % (WEBHOOK, message),
-                          {'name': name, 'group': 'kubevirt.io', 'kind': 'virtualmachines',
-                           'causes': [{'reason': 'FieldValueInvalid', 'message': message, 'field': field}
-                                      for field, message in causes]})
+    return {'code': 422, 'reason': 'Invalid', 'message': message,
+            'details': {'causes': [{'reason': 'FieldValueInvalid', 'message': m, 'field': f} for f, m in causes]}}
 
 
 def _devices(vm):
@@ -101,15 +84,14 @@ class VirtController(object):
     def __init__(self, emulator):
         self.emulator = emulator
         self.placements = {}  # (namespace, name) -> (node, {resource: count})
-        self.tasks = {}
         self.immediate = False
 
-    def _vm_kind(self):
-        return self.emulator.kind('kubevirt.io', 'v1', 'virtualmachines')
+    @staticmethod
+    def _vm_kind():
+        return VMS
 
     def _kubevirt(self):
-        kind = self.emulator.kind('kubevirt.io', 'v1', 'kubevirts')
-        items = self.emulator.items(kind) if kind is not None else []
+        items = self.emulator.items(KUBEVIRTS)
         return items[0] if items else None
 
     def feature_gates(self):
@@ -117,10 +99,9 @@ class VirtController(object):
         return list((config.get('developerConfiguration') or {}).get('featureGates') or [])
 
     def admit(self, vm):
-        """Raise the webhook's denial for a VM it refuses."""
+        """The webhook's denial (an AdmissionReview status) for a VM it refuses, else None."""
         causes = webhook_causes(vm, self.feature_gates())
-        if causes:
-            raise denied(vm['metadata'].get('name', ''), causes)
+        return denial(causes) if causes else None
 
     def observe(self, kind, before, after):
         if kind.kind == 'VirtualMachine':
@@ -144,8 +125,12 @@ class VirtController(object):
                 self.schedule(key)
 
     def _release(self, key):
-        """A VM stopped or went away: its devices are free for the VMs waiting for them."""
+        """A VM stopped or went away: its VMI goes, its devices are free for the VMs waiting for them."""
         if self.placements.pop(key, None) is not None:
+            try:
+                self.emulator.client.request('DELETE', VMIS.path(key[0], key[1]))
+            except Exception:  # pylint: disable=broad-except
+                pass  # already gone
             self._retry_waiting(skip=key)
 
     @staticmethod
@@ -153,22 +138,21 @@ class VirtController(object):
         return vm.get('spec')
 
     def _cancel(self, key):
-        task = self.tasks.pop(key, None)
-        if task is not None and not task.done():
-            task.cancel()
+        self.emulator.loop.cancel('vm/%s/%s' % key)
 
     def schedule(self, key):
         if self.immediate:
             self._reconcile(key, settle=True)
             return
-        self._cancel(key)
-        self.tasks[key] = asyncio.get_running_loop().create_task(self._reconcile_later(key))
+        self.emulator.loop.later(0, 'vm/%s/%s' % key, self._reconcile_later, key)
 
-    async def _reconcile_later(self, key):
-        await asyncio.sleep(0)  # after the response to the write, as a real controller
+    def _reconcile_later(self, key):
         if self._reconcile(key, settle=False):
-            await asyncio.sleep(self.emulator.controller_delay)
-            self._set_status(key, _running_status())
+            self.emulator.loop.later(self.emulator.controller_delay, 'vm/%s/%s' % key, self._running, key)
+
+    def _running(self, key):
+        self._set_status(key, _running_status())
+        self._set_vmi_phase(key, 'Running')
 
     def _reconcile(self, key, settle):
         """Returns True when the VM was scheduled and is starting (the caller makes it Running)."""
@@ -192,8 +176,33 @@ class VirtController(object):
             self._set_status(key, self._unschedulable_status(wanted, key))
             return False
         self.placements[key] = placement
+        self._create_vmi(key, vm, placement[0], 'Running' if settle else 'Scheduled')
         self._set_status(key, _running_status() if settle else _starting_status())
         return not settle
+
+    def _create_vmi(self, key, vm, node, phase):
+        template = (vm.get('spec') or {}).get('template') or {}
+        vmi = {'apiVersion': VMIS.api_version, 'kind': VMIS.kind,
+               'metadata': {'name': key[1], 'namespace': key[0], 'labels': dict((template.get('metadata') or {}).get('labels') or {},
+                                                                                 **{'kubevirt.io/nodeName': node}),
+                            'ownerReferences': [{'apiVersion': VMS.api_version, 'kind': VMS.kind, 'name': key[1],
+                                                 'uid': vm['metadata']['uid'], 'controller': True,
+                                                 'blockOwnerDeletion': True}]},
+               'spec': template.get('spec') or {'domain': {'devices': {}}}}
+        try:
+            self.emulator.client.create(VMIS, vmi)
+        except Exception as exc:  # pylint: disable=broad-except
+            if getattr(exc, 'status', None) != 409:
+                raise
+        self._set_vmi_phase(key, phase, node)
+
+    def _set_vmi_phase(self, key, phase, node=None):
+        def mutate(vmi):
+            status = vmi.setdefault('status', {})
+            status['phase'] = phase
+            if node:
+                status['nodeName'] = node
+        self.emulator.client.update(VMIS, key[0], key[1], mutate, subresource='status')
 
     def _not_permitted(self, wanted):
         config = ((self._kubevirt() or {}).get('spec') or {}).get('configuration') or {}
@@ -228,14 +237,14 @@ class VirtController(object):
 
     def _place(self, key, wanted):
         needs = self._needs(wanted)
-        for node in self.emulator.items(self.emulator.kind('', 'v1', 'nodes')):
+        for node in self.emulator.items(NODES):
             free = self._free(node, key)
             if all(free.get(resource, 0) >= count for resource, count in needs.items()):
                 return node['metadata']['name'], needs
         return None
 
     def _unschedulable_status(self, wanted, key):
-        nodes = self.emulator.items(self.emulator.kind('', 'v1', 'nodes'))
+        nodes = self.emulator.items(NODES)
         needs = self._needs(wanted)
         reasons = {}
         for node in nodes:

@@ -1,0 +1,259 @@
+"""Start and stop the Kubernetes test world: etcd, kube-apiserver and the controller/webhook doubles, on 127.0.0.1.
+
+Everything of one world lives in ``$TMPDIR/gpuvirt-kube-world-PORT/`` (PORT: the API server's): ``pki/`` (CA,
+serving and client certificates, mode 0600 keys), ``etcd/`` (data), ``tokens.csv``, ``audit-policy.yaml``,
+``audit.log`` (JSON lines, every request the API server serves, read by the tests' request log and
+bench/kube_calls.py), the logs of each process and ``state.json`` (PIDs, ports, paths) that ``down`` and
+:class:`tests.emulators.kube.EmulatorControl` read.
+"""
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import binaries, pki
+from .rest import ApiError, Rest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+ADMIN_USER = 'gpuvirt-admin'
+CONTROLLERS_USER = 'gpuvirt-controllers'
+
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  # The API server's own loopback client (its controllers, CRD establishing) is not a client of the world.
+  - level: None
+    users: ["system:apiserver"]
+  - level: Metadata
+"""
+
+
+class WorldError(Exception):
+    pass
+
+
+def directory(port):
+    return os.path.join(tempfile.gettempdir(), 'gpuvirt-kube-world-%d' % port)
+
+
+def state_path(port):
+    return os.path.join(directory(port), 'state.json')
+
+
+def load_state(port):
+    try:
+        with open(state_path(port)) as stream:
+            return json.load(stream)
+    except (OSError, ValueError):
+        return None
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def port_busy(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(('127.0.0.1', port)) == 0
+
+
+def _spawn(command, log_path, env=None, cwd=None):
+    with open(log_path, 'ab') as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, cwd=cwd, start_new_session=True)
+
+
+def _tail(path, lines=30):
+    try:
+        with open(path, errors='replace') as stream:
+            return ''.join(stream.readlines()[-lines:])
+    except OSError:
+        return ''
+
+
+def _wait(what, check, process, log_path, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise WorldError('%s exited with %s:\n%s' % (what, process.returncode, _tail(log_path)))
+        try:
+            if check():
+                return
+        except (OSError, ApiError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise WorldError('%s was not ready within %d s:\n%s' % (what, timeout, _tail(log_path)))
+
+
+def write_kubeconfig(path, server, ca_file, token):
+    with open(ca_file, 'rb') as stream:
+        import base64  # pylint: disable=import-outside-toplevel
+        ca_data = base64.b64encode(stream.read()).decode()
+    config = {
+        'apiVersion': 'v1', 'kind': 'Config', 'preferences': {},
+        'clusters': [{'name': 'gpuvirt-test-world', 'cluster': {'server': server, 'certificate-authority-data': ca_data}}],
+        'users': [{'name': ADMIN_USER, 'user': {'token': token}}],
+        'contexts': [{'name': 'gpuvirt-test-world',
+                      'context': {'cluster': 'gpuvirt-test-world', 'user': ADMIN_USER, 'namespace': 'default'}}],
+        'current-context': 'gpuvirt-test-world',
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'w') as stream:
+        json.dump(config, stream, indent=2)  # JSON is YAML: kubectl, helm and the kubernetes client read it
+
+
+def up(port, kubeconfig, doubles_args, token=None, log=sys.stderr):
+    """Start a world whose API server listens on 127.0.0.1:``port``; returns the state dict."""
+    if port_busy(port):
+        raise WorldError('something already answers on 127.0.0.1:%d; run "down --port %d" first' % (port, port))
+    started = time.monotonic()
+    bin_dir = binaries.ensure(log=log)
+    root = directory(port)
+    if os.path.exists(root):
+        previous = load_state(port)
+        if previous and any(_alive(pid) for pid in previous.get('pids', {}).values()):
+            raise WorldError('a world for port %d is still running (%s); run "down --port %d" first' % (port, root, port))
+        shutil.rmtree(root)
+    os.makedirs(root, mode=0o700)
+    paths = pki.create(os.path.join(root, 'pki'))
+    token = token or secrets.token_hex(16)
+    controllers_token = secrets.token_hex(16)
+    tokens = os.path.join(root, 'tokens.csv')
+    fd = os.open(tokens, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'w') as stream:
+        stream.write('%s,%s,%s,"system:masters"\n' % (token, ADMIN_USER, ADMIN_USER))
+        stream.write('%s,%s,%s,"system:masters"\n' % (controllers_token, CONTROLLERS_USER, CONTROLLERS_USER))
+    policy = os.path.join(root, 'audit-policy.yaml')
+    with open(policy, 'w') as stream:
+        stream.write(AUDIT_POLICY)
+    audit_log = os.path.join(root, 'audit.log')
+    state = {'port': port, 'server': 'https://127.0.0.1:%d' % port, 'root': root, 'bin': bin_dir,
+             'kubeconfig': os.path.abspath(kubeconfig), 'ca': paths['ca.crt'], 'audit_log': audit_log,
+             'admin_user': ADMIN_USER, 'controllers_user': CONTROLLERS_USER, 'pids': {}}
+    processes = []
+    try:
+        etcd_client, etcd_peer = free_port(), free_port()
+        etcd_log = os.path.join(root, 'etcd.log')
+        etcd = _spawn([os.path.join(bin_dir, 'etcd'), '--name', 'world', '--data-dir', os.path.join(root, 'etcd'),
+                       '--listen-client-urls', 'http://127.0.0.1:%d' % etcd_client,
+                       '--advertise-client-urls', 'http://127.0.0.1:%d' % etcd_client,
+                       '--listen-peer-urls', 'http://127.0.0.1:%d' % etcd_peer,
+                       '--initial-advertise-peer-urls', 'http://127.0.0.1:%d' % etcd_peer,
+                       '--initial-cluster', 'world=http://127.0.0.1:%d' % etcd_peer,
+                       '--listen-metrics-urls', 'http://127.0.0.1:%d' % free_port(),
+                       '--unsafe-no-fsync', '--log-level', 'warn'], etcd_log)
+        processes.append(etcd)
+        state['pids']['etcd'] = etcd.pid
+        apiserver_log = os.path.join(root, 'kube-apiserver.log')
+        apiserver = _spawn([
+            os.path.join(bin_dir, 'kube-apiserver'),
+            '--etcd-servers', 'http://127.0.0.1:%d' % etcd_client,
+            '--bind-address', '127.0.0.1', '--advertise-address', '127.0.0.1', '--secure-port', str(port),
+            '--cert-dir', os.path.join(root, 'pki'),
+            '--tls-cert-file', paths['apiserver.crt'], '--tls-private-key-file', paths['apiserver.key'],
+            '--client-ca-file', paths['ca.crt'], '--token-auth-file', tokens,
+            '--authorization-mode', 'RBAC',
+            '--service-account-issuer', 'https://kubernetes.default.svc.cluster.local',
+            '--service-account-key-file', paths['sa.pub'], '--service-account-signing-key-file', paths['sa.key'],
+            '--service-cluster-ip-range', '10.96.0.0/12', '--allow-privileged=true',
+            '--disable-admission-plugins', 'ServiceAccount', '--endpoint-reconciler-type', 'none',
+            '--enable-priority-and-fairness=false', '--profiling=false',
+            '--audit-policy-file', policy, '--audit-log-path', audit_log, '--audit-log-format', 'json',
+            '--audit-log-mode', 'blocking', '--audit-log-maxbackup', '0',
+            '--v', '0'], apiserver_log)
+        processes.append(apiserver)
+        state['pids']['kube-apiserver'] = apiserver.pid
+        _save(state)
+        rest = Rest(state['server'], token, paths['ca.crt'])
+        # Ready once it serves the namespace its bootstrap controller creates.
+        _wait('kube-apiserver', lambda: rest.get('/api/v1/namespaces/default'), apiserver, apiserver_log, 60)
+        write_kubeconfig(kubeconfig, state['server'], paths['ca.crt'], token)
+        doubles_log = os.path.join(root, 'doubles.log')
+        control_port, webhook_port = free_port(), free_port()
+        env = dict(os.environ, GPUVIRT_WORLD_TOKEN=controllers_token)
+        doubles = _spawn([sys.executable, '-m', 'tests.emulators.kube.doubles', '--server', state['server'],
+                          '--ca', paths['ca.crt'], '--webhook-cert', paths['webhooks.crt'],
+                          '--webhook-key', paths['webhooks.key'], '--webhook-port', str(webhook_port),
+                          '--control-port', str(control_port), '--state', state_path(port)] + list(doubles_args),
+                         doubles_log, env=env, cwd=REPO)
+        processes.append(doubles)
+        state['pids']['doubles'] = doubles.pid
+        state['control_port'] = control_port
+        state['webhook_port'] = webhook_port
+        _save(state)
+        _wait('the controller and webhook doubles', lambda: _control_ready(control_port), doubles, doubles_log, 120)
+    except BaseException:
+        for process in reversed(processes):
+            stop_pid(process.pid)
+        raise
+    state['start_seconds'] = round(time.monotonic() - started, 1)
+    _save(state)
+    return state
+
+
+def _control_ready(port):
+    import urllib.request  # pylint: disable=import-outside-toplevel
+    with urllib.request.urlopen('http://127.0.0.1:%d/_emulator/health' % port, timeout=2) as response:
+        return json.loads(response.read()).get('ready')
+
+
+def _save(state):
+    path = state_path(state['port'])
+    with open(path + '.new', 'w') as stream:
+        json.dump(state, stream, indent=2)
+    os.replace(path + '.new', path)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def stop_pid(pid, timeout=15.0):
+    """SIGTERM, wait, SIGKILL as a last resort; only PIDs this module started."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                return
+        except ChildProcessError:
+            if not _alive(pid):
+                return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def down(port):
+    state = load_state(port)
+    if state is None:
+        raise WorldError('no Kubernetes test world recorded for port %d (%s)' % (port, state_path(port)))
+    for name in ('doubles', 'kube-apiserver', 'etcd'):
+        pid = state['pids'].get(name)
+        if pid:
+            stop_pid(pid)
+    shutil.rmtree(state['root'], ignore_errors=True)
+    return state
