@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from tests.emulators.helm.kube import Client
 from tests.integration.kube.conftest import start_emulator, stop_emulator
+from tests.integration.kubeapi import Client
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BIN = os.path.dirname(sys.executable)
@@ -26,7 +26,7 @@ GROUPS = [{'nodes': ['gpu-1'], 'workload': 'vm-vgpu', 'vgpu_config': 'A10-4Q'},
 def cluster(tmp_path_factory):
     work = tmp_path_factory.mktemp('kubevirt-gpu')
     emulator = start_emulator(work, nodes='gpu-1:a10:2,gpu-2:l40s:1,cpu-1', extra=['--delay', '0.1'])
-    yield {'work': work, 'kubeconfig': emulator.kubeconfig, 'control': emulator.control, 'client': Client.from_environment(emulator.kubeconfig)}
+    yield {'work': work, 'kubeconfig': emulator.kubeconfig, 'control': emulator.control, 'client': Client.from_kubeconfig(emulator.kubeconfig)}
     stop_emulator(emulator)
 
 
@@ -123,7 +123,7 @@ def test_host_devices_need_the_gate_the_role_sets(lab):
     vm = lab['client'].get(VM_PATH)
     assert vm['spec']['template']['spec']['domain']['devices']['hostDevices'] == [{'name': 'gpu1', 'deviceName': 'nvidia.com/AD102GL_L40S'}]
     assert vm['status']['printableStatus'] == 'Running'
-    assert lab['control'].operator()['virtual_machines'] == {'default/gpu-vm-example': {'node': 'gpu-2', 'devices': {'nvidia.com/AD102GL_L40S': 1}}}
+    assert lab['control'].operator()['vms'] == {'default/gpu-vm-example': {'node': 'gpu-2', 'devices': {'nvidia.com/AD102GL_L40S': 1}}}
 
 
 def test_example_vm_absent_deletes_it(lab):

@@ -7,8 +7,9 @@ Facts §6 [S6 schema.go, vmi-create-admitter.go, template services]:
 - the webhook (HTTP 422, reason Invalid, message prefixed ``admission webhook "virtualmachine-validator.kubevirt.io"
   denied the request:``) refuses a VM without ``spec.template``, ``running`` together with ``runStrategy``, an
   unknown ``runStrategy``, and ``hostDevices`` while the ``HostDevices`` feature gate is off ("Host Devices
-  feature gate is not enabled in kubevirt-config"). It does NOT check permittedHostDevices: a VM asking for a
-  device that is not permitted is accepted;
+  feature gate is not enabled in kubevirt-config"), and a GPU with neither ``deviceName`` nor a DRA claim
+  ("vmi.spec.domain.devices.gpus contains GPUs without deviceName"; the v1.9.0 CRD leaves deviceName optional).
+  It does NOT check permittedHostDevices: a VM asking for a device that is not permitted is accepted;
 - that check happens when virt-controller renders the launcher pod of a VM that should run: "failed to render
   launch manifest: GPU <deviceName> is not permitted in permittedHostDevices configuration" (only when the KubeVirt
   CR has a ``permittedHostDevices`` section at all), a ``Synchronized=False`` / ``FailedCreate`` condition, the VM
@@ -24,6 +25,7 @@ A placed VM gets a VirtualMachineInstance (same name, ``status.nodeName``, phase
 that stops or goes away loses it.
 
 Upstream sources: kubevirt/kubevirt pkg/virt-api/webhooks/validating-webhook/admitters/vms-admitter.go,
+pkg/dra/admitter/dra_admitter.go,
 pkg/virt-controller/watch/vm/vm.go, pkg/virt-controller/services/template.go (permitted host devices),
 pkg/virt-controller/watch/vmi/vmi.go.
 """
@@ -48,6 +50,11 @@ def webhook_causes(vm, feature_gates):
         causes.append(('spec.runStrategy', 'Invalid RunStrategy (%s)' % spec.get('runStrategy')))
     if _devices(vm).get('hostDevices') is not None and 'HostDevices' not in feature_gates:
         causes.append(('%s.HostDevices' % DEVICES_PATH, 'Host Devices feature gate is not enabled in kubevirt-config'))
+    # pkg/dra/admitter/dra_admitter.go: since DRA the CRD leaves gpus[].deviceName optional; a GPU without a claim
+    # (claimName/requestName) must have one
+    if any(not gpu.get('deviceName') and not (gpu.get('claimName') or gpu.get('requestName'))
+           for gpu in _devices(vm).get('gpus') or []):
+        causes.append(('%s.gpus' % DEVICES_PATH, 'vmi.spec.domain.devices.gpus contains GPUs without deviceName'))
     return causes
 
 
@@ -202,7 +209,7 @@ class VirtController(object):
             status['phase'] = phase
             if node:
                 status['nodeName'] = node
-        self.emulator.client.update(VMIS, key[0], key[1], mutate, subresource='status')
+        self.emulator.client.update(VMIS, key[0], key[1], mutate)  # KubeVirt's VMI CRD has no status subresource
 
     def _not_permitted(self, wanted):
         config = ((self._kubevirt() or {}).get('spec') or {}).get('configuration') or {}
