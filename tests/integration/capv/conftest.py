@@ -1,4 +1,5 @@
-"""Fixtures for the CAPV and Tanzu tests: the Kubernetes API emulator holding Cluster API objects
+"""Fixtures for the CAPV and Tanzu tests: the Kubernetes test world (a real API server with the Cluster API v1.13.1
+and CAPV v1.16.1 v1beta1 CRDs and the CAPV template webhook double) holding Cluster API objects
 (VSphereMachineTemplate, MachineDeployment), vcsim-gpu serving vCenter's namespace-management REST API, and
 real ``ansible-playbook`` runs.
 
@@ -12,6 +13,7 @@ import urllib.request
 import pytest
 
 from tests.integration.kube.conftest import start_emulator, stop_emulator
+from tests.integration.kubeapi import Client
 from tests.integration.vsphere.conftest import playbook, start_sim, stop_sim  # noqa: F401  pylint: disable=unused-import
 
 NAMESPACE = 'default'
@@ -44,26 +46,19 @@ MACHINE_DEPLOYMENT = {
 
 
 class CapiCluster(object):
-    """The emulator with the seed-000 worker template and MachineDeployment, read through plain HTTP."""
+    """The world with the seed-000 worker template and MachineDeployment, read as the kubeconfig's user."""
 
     def __init__(self, emulator):
         self.emulator = emulator
         self.kubeconfig = emulator.kubeconfig
         self.control = emulator.control
         self.env = {'K8S_AUTH_KUBECONFIG': emulator.kubeconfig}
+        self.client = Client.from_kubeconfig(emulator.kubeconfig)
 
     def _call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request('http://127.0.0.1:%d%s' % (self.emulator.port, path), data=data, method=method,
-                                         headers={'Authorization': 'Bearer %s' % self.emulator.token,
-                                                  'Content-Type': 'application/json'})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404 and method == 'GET':
-                return None
-            raise
+        if method == 'GET':
+            return self.client.get(path)
+        return self.client.request(method, path, body)
 
     def seed(self):
         self._call('POST', TEMPLATES, copy.deepcopy(WORKER_TEMPLATE))

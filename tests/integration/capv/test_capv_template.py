@@ -1,7 +1,8 @@
-"""capv_machine_template_gpu through real ansible-playbook runs against the Kubernetes API emulator holding
-Cluster API objects (tests/emulators/kube serves VSphereMachineTemplate and MachineDeployment).
+"""capv_machine_template_gpu through real ansible-playbook runs against the Kubernetes test world holding Cluster API
+objects (a real API server with the generated CAPV v1.16.1 / Cluster API v1.13.1 v1beta1 CRDs, so a field their
+schemas do not have would be pruned or refused, and the CAPV VSphereMachineTemplate webhook double).
 
-What is checked comes from the emulator itself: its stored objects and its request log (every write)."""
+What is checked comes from the world itself: the stored objects and the API server's audit log (every write)."""
 import copy
 
 from tests.integration.capv.conftest import DEPLOYMENTS, NAMESPACE, TEMPLATES, WORKER_TEMPLATE
