@@ -1,5 +1,5 @@
 """playbooks/gpu_report.yml against the lab's emulators: the sysfs emulator (a KVM host), vcsim-gpu (vSphere) and the
-Kubernetes API emulator, plus a KVM host that cannot be reached. The report must show what the emulators hold (their
+Kubernetes test world (a real API server with the GPU Operator's node double), plus a KVM host that cannot be reached. The report must show what the emulators hold (their
 own state is the ground truth), show the unreachable host, keep credentials out, and a rerun must change nothing.
 """
 import json
@@ -82,7 +82,7 @@ def kube(tmp_path):
     port = free_port()
     kubeconfig = str(tmp_path / 'kubeconfig')
     run([sys.executable, '-m', 'tests.emulators.kube', 'up', '--port', str(port), '--kubeconfig', kubeconfig,
-         '--nodes', 'gpu-1:a10:2,gpu-2:l40s:1,cpu-1'], timeout=120)
+         '--nodes', 'gpu-1:a10:2,gpu-2:l40s:1,cpu-1'], timeout=1800)  # the first start builds the binaries
     try:
         yield kubeconfig
     finally:
@@ -184,7 +184,7 @@ def test_report_of_the_emulated_lab(kvm_host, kube, vcenter, playbook, chromium,
     assert summary['vgpus_by_type'] == {'A10-4Q': 2, 'T4-2Q': 2}
     assert summary['hosts_failed'] == 1
     assert summary['reboot_pending'] == 1 and 'DC0_C0_H1 — **reboot pending**' in markdown
-    # Kubernetes: the nodes' resources as the emulator's GPU Operator advertises them
+    # Kubernetes: the nodes' resources as the world's GPU Operator double advertises them
     nodes = first.results('Read GPU nodes, KubeVirt devices and the ClusterPolicy from each Kubernetes cluster')['results'][0]['nodes']
     resources = {}
     for node in nodes:
