@@ -247,6 +247,7 @@ def run(module, observe, plan, result=None):
     :class:`ApplyError` become ``fail_json`` with a clear message; any other exception also fails cleanly,
     with the traceback kept in ``exception`` for ``-vvv`` only.
     """
+    failure = None  # fail_json is called outside the except blocks: ansible-core shows a pending exception's traceback
     try:
         current = observe()
         the_plan = plan(current)
@@ -257,9 +258,11 @@ def run(module, observe, plan, result=None):
         for warning in the_plan.warnings:
             module.warn(warning)
     except PlanError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
+        failure = dict(exc.details, msg=exc.msg)
     except ApplyError as exc:
-        module.fail_json(msg=exc.message(), changed=bool(exc.applied), **exc.report())
+        failure = dict(exc.report(), msg=exc.message(), changed=bool(exc.applied))
     except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg='%s: %s' % (exc.__class__.__name__, exc), exception=traceback.format_exc())
+        failure = dict(msg='%s: %s' % (exc.__class__.__name__, exc), exception=traceback.format_exc())
+    if failure is not None:
+        module.fail_json(**failure)
     module.exit_json(**out)

@@ -80,9 +80,28 @@ def plan_license(kind, existing, desired, state):
     if existing is None:
         return 'create'
     current = decoded_data(kind, existing)
-    if any(current.get(key) != value for key, value in desired.items()):
+    if any(not _same(key, current.get(key), value) for key, value in desired.items()):
         return 'update'
     return None
+
+
+def settings(text):
+    """gridd.conf's settings as nvidia-gridd reads them: ``Key=Value`` lines, comments and blank lines ignored."""
+    out = {}
+    for line in (text or '').splitlines():
+        line = line.strip()
+        if line and not line.startswith('#') and '=' in line:
+            key, value = line.split('=', 1)
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _same(key, current, wanted):
+    """A gridd.conf written by hand (seed 003: ``kubectl create configmap --from-file=gridd.conf``) with the same
+    settings is the same licence configuration; the token must match exactly."""
+    if key == GRIDD_KEY and current is not None:
+        return settings(current) == settings(wanted)
+    return current == wanted
 
 
 def encode(kind, content):

@@ -54,7 +54,7 @@ def start_emulator(directory, nodes=DEFAULT_NODES, extra=()):
     kubeconfig = os.path.join(str(directory), 'kubeconfig-%d' % port)
     command = [sys.executable, '-m', 'tests.emulators.kube', 'up', '--port', str(port), '--kubeconfig', kubeconfig,
                '--nodes', nodes] + list(extra)
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1800, check=False)
     if result.returncode != 0:
         raise RuntimeError('kube emulator did not start: %s%s' % (result.stdout, result.stderr))
     assert 'KUBECONFIG=%s' % kubeconfig in result.stdout

@@ -56,7 +56,7 @@ def test_kubevirt_host_devices_change_rerun_and_check_mode(kube, playbook):
     out = first.results['out']
     assert out['changed'] is True
     log = kube.control.requests()
-    assert [(r['verb'], r['content_type']) for r in log] == [('get', ''), ('patch', 'application/merge-patch+json')]
+    assert [r['verb'] for r in log] == ['get', 'patch']
     assert out['api_calls'] == 2
     config = kubevirt_config(kube)['spec']['configuration']
     assert config['permittedHostDevices'] == {

@@ -152,3 +152,12 @@ def test_license_content_and_plan():
     assert licensing.plan_license('Secret', existing, {}, 'absent') == 'delete'
     assert licensing.shown(desired)[licensing.TOKEN_KEY].startswith('sha256:')
     assert 't0k' not in str(licensing.shown(desired))
+
+
+def test_hand_written_gridd_conf_with_the_same_settings_is_no_change():
+    """Seed 003's `kubectl create configmap --from-file=gridd.conf` file: same settings, no comment line."""
+    desired = {licensing.GRIDD_KEY: licensing.gridd_conf(1), licensing.TOKEN_KEY: 'tok'}
+    by_hand = {'data': {licensing.GRIDD_KEY: 'FeatureType=1\n\n', licensing.TOKEN_KEY: 'tok'}}
+    assert licensing.plan_license('ConfigMap', by_hand, desired, 'present') is None
+    other = {'data': {licensing.GRIDD_KEY: '# x\nFeatureType=2\n', licensing.TOKEN_KEY: 'tok'}}
+    assert licensing.plan_license('ConfigMap', other, desired, 'present') == 'update'

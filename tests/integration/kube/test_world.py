@@ -1,0 +1,312 @@
+"""The Kubernetes test world as a new user meets it: the stable command, real kubectl and helm against it, the real
+API server's schema checks on the upstream CRDs, the controller and webhook doubles, and the test hooks.
+
+Also the issue's "real clients as tests": the runbooks' kubectl steps (seed 003, seed 004) produce the cluster
+state the modules produce (the modules then report no change), and the reverse.
+"""
+import base64
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.emulators.kube import binaries, world
+from tests.emulators.kube.rest import ApiError
+
+from .conftest import REPO, free_port
+from .test_modules import TOKEN, play
+
+KV_PATH = '/apis/kubevirt.io/v1/namespaces/kubevirt/kubevirts/kubevirt'
+
+
+def kubectl(kube, *args, stdin=None, check=True):
+    command = [os.path.join(binaries.ensure(), 'kubectl'), '--kubeconfig', kube.kubeconfig] + list(args)
+    done = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=60, check=False)
+    if check and done.returncode != 0:
+        raise AssertionError('kubectl %s failed (%d): %s%s' % (' '.join(args), done.returncode, done.stdout, done.stderr))
+    return done
+
+
+def get_json(kube, *args):
+    return json.loads(kubectl(kube, 'get', '-o', 'json', *args).stdout)
+
+
+# -- the stable command and real clients ---------------------------------------------------------------------------
+def test_kubectl_and_helm_work_unmodified(kube):
+    nodes = get_json(kube, 'nodes')
+    assert sorted(n['metadata']['name'] for n in nodes['items']) == ['cpu-1', 'gpu-1', 'gpu-2']
+    explained = kubectl(kube, 'explain', 'kubevirt.spec.configuration.permittedHostDevices').stdout
+    assert 'pciHostDevices' in explained and 'mediatedDevices' in explained
+    created = kubectl(kube, 'create', 'secret', 'docker-registry', 'ngc-secret', '-n', 'gpu-operator',
+                      '--docker-server=nvcr.io', '--docker-username=$oauthtoken', '--docker-password=not-a-key')
+    assert 'secret/ngc-secret created' in created.stdout
+    secret = get_json(kube, 'secret', 'ngc-secret', '-n', 'gpu-operator')
+    assert secret['type'] == 'kubernetes.io/dockerconfigjson'
+    helm = subprocess.run([os.path.join(binaries.ensure(), 'helm'), 'version', '--short'], capture_output=True,
+                          text=True, check=True)
+    assert helm.stdout.startswith('v3.')
+    listed = subprocess.run([os.path.join(binaries.ensure(), 'helm'), '--kubeconfig', kube.kubeconfig, 'list', '-A'],
+                            capture_output=True, text=True, check=False,
+                            env=dict(os.environ, HELM_CONFIG_HOME=os.path.join(world.directory(kube.port), 'helm')))
+    assert listed.returncode == 0, listed.stderr
+
+
+def test_watch_and_wait_see_controller_changes(kube):
+    """kubectl get --watch and kubectl wait see the GPU Operator double's label going pending -> success."""
+    kube.control.set_delay(1.0)
+    kubectl(kube, 'label', 'node', 'gpu-1', 'nvidia.com/gpu.workload.config=vm-vgpu', 'nvidia.com/vgpu.config=A10-4Q')
+    done = kubectl(kube, 'wait', 'node/gpu-1', '--for=jsonpath={.metadata.labels.nvidia\\.com/vgpu\\.config\\.state}=success',
+                   '--timeout=30s')
+    assert 'condition met' in done.stdout
+    # as on a real node, the sandbox device plugin advertises the vGPUs after vgpu-device-manager reports success
+    kubectl(kube, 'wait', 'node/gpu-1', '--for=jsonpath={.status.allocatable.nvidia\\.com/NVIDIA_A10-4Q}=12',
+            '--timeout=30s')
+    allocatable = get_json(kube, 'node', 'gpu-1')['status']['allocatable']
+    assert allocatable['nvidia.com/NVIDIA_A10-4Q'] == '12' and allocatable['nvidia.com/gpu'] == '0'
+
+
+def test_cli_refuses_a_busy_port_and_bad_nodes_and_down_stops_every_process(kube, tmp_path):
+    busy = subprocess.run([sys.executable, '-m', 'tests.emulators.kube', 'up', '--port', str(kube.port),
+                           '--kubeconfig', str(tmp_path / 'k')], cwd=REPO, capture_output=True, text=True, check=False)
+    assert busy.returncode != 0 and 'already answers on 127.0.0.1:%d' % kube.port in busy.stderr
+    bad = subprocess.run([sys.executable, '-m', 'tests.emulators.kube', 'up', '--port', str(free_port()),
+                          '--kubeconfig', str(tmp_path / 'k'), '--nodes', 'gpu-1:z99'], cwd=REPO, capture_output=True,
+                         text=True, check=False)
+    assert bad.returncode == 2 and "unknown GPU model 'z99'" in bad.stderr
+    port = free_port()
+    up = subprocess.run([sys.executable, '-m', 'tests.emulators.kube', 'up', '--port', str(port), '--kubeconfig',
+                         str(tmp_path / 'kc'), '--nodes', 'cpu-1', '--no-kubevirt'], cwd=REPO, capture_output=True,
+                        text=True, timeout=300, check=True)
+    assert 'KUBECONFIG=%s' % (tmp_path / 'kc') in up.stdout
+    assert oct(os.stat(str(tmp_path / 'kc')).st_mode & 0o777) == '0o600'
+    pids = world.load_state(port)['pids']
+    assert sorted(pids) == ['doubles', 'etcd', 'kube-apiserver']
+    subprocess.run([sys.executable, '-m', 'tests.emulators.kube', 'down', '--port', str(port)], cwd=REPO, check=True,
+                   capture_output=True, timeout=60)
+    for pid in pids.values():
+        assert not os.path.exists('/proc/%d' % pid) or open('/proc/%d/stat' % pid).read().split()[2] == 'Z'
+    assert not os.path.exists(world.directory(port))
+
+
+# -- the real API server's schema checks ---------------------------------------------------------------------------
+def test_unknown_and_mistyped_fields_are_refused_or_pruned_by_the_real_schema(kube):
+    rest = kube.control._rest()  # pylint: disable=protected-access
+    with pytest.raises(ApiError) as strict:
+        rest.request('PATCH', KV_PATH, {'spec': {'configuration': {'permittedHostDevice': {}}}},
+                     content_type='application/merge-patch+json', query={'fieldValidation': 'Strict'})
+    assert strict.value.status in (400, 422) and 'unknown field "spec.configuration.permittedHostDevice"' in str(strict.value)
+    typed = kubectl(kube, 'patch', 'kubevirt', 'kubevirt', '-n', 'kubevirt', '--type=merge',
+                    '-p', '{"spec":{"configuration":{"mediatedDevicesConfiguration":{"enabled":"no"}}}}', check=False)
+    assert typed.returncode != 0 and 'must be of type boolean' in typed.stderr
+    pruned = kubectl(kube, 'patch', 'kubevirt', 'kubevirt', '-n', 'kubevirt', '--type=merge', '-p', '{"spec":{"bogus":1}}')
+    assert 'unknown field "spec.bogus"' in pruned.stderr  # the server's warning; the field is dropped
+    assert 'bogus' not in get_json(kube, 'kubevirt', 'kubevirt', '-n', 'kubevirt')['spec']
+
+
+def test_deleting_a_crd_deletes_its_objects(kube):
+    assert get_json(kube, 'clusterpolicies')['items']
+    kubectl(kube, 'delete', 'crd', 'clusterpolicies.nvidia.com', '--wait=true', '--timeout=60s')
+    gone = kubectl(kube, 'get', 'clusterpolicies', check=False)
+    assert gone.returncode != 0 and 'the server could not find the requested resource' in gone.stderr
+
+
+# -- controller and webhook doubles ---------------------------------------------------------------------------------
+def test_vgpu_config_the_gpu_cannot_hold_fails(kube):
+    kubectl(kube, 'label', 'node', 'gpu-1', 'nvidia.com/gpu.workload.config=vm-vgpu', 'nvidia.com/vgpu.config=L40S-4Q')
+    kubectl(kube, 'wait', 'node/gpu-1', '--for=jsonpath={.metadata.labels.nvidia\\.com/vgpu\\.config\\.state}=failed',
+            '--timeout=30s')
+
+
+def test_vm_passthrough_advertises_the_sandbox_plugin_resource(kube):
+    kubectl(kube, 'label', 'node', 'gpu-2', 'nvidia.com/gpu.workload.config=vm-passthrough')
+    kubectl(kube, 'wait', 'node/gpu-2', '--for=jsonpath={.status.allocatable.nvidia\\.com/AD102GL_L40S}=1',
+            '--timeout=30s')
+
+
+VM = {'apiVersion': 'kubevirt.io/v1', 'kind': 'VirtualMachine', 'metadata': {'name': 'vgpu-vm', 'namespace': 'default'},
+      'spec': {'runStrategy': 'Always', 'template': {'spec': {'domain': {'devices': {
+          'hostDevices': [{'name': 'gpu0', 'deviceName': 'nvidia.com/GA102GL_A10'}]}}}}}}
+
+
+def test_virt_api_webhook_refuses_host_devices_without_the_feature_gate(kube_factory):
+    kube = kube_factory(nodes='gpu-1:a10:1', extra=['--feature-gates', 'GPU'])
+    refused = kubectl(kube, 'create', '-f', '-', stdin=json.dumps(VM), check=False)
+    assert refused.returncode != 0 and 'Host Devices feature gate is not enabled in kubevirt-config' in refused.stderr
+    with pytest.raises(ApiError) as raw:
+        kube.control._rest().create('/apis/kubevirt.io/v1/namespaces/default/virtualmachines', VM)  # pylint: disable=protected-access
+    assert raw.value.status == 422
+    assert 'admission webhook "virtualmachine-validator.kubevirt.io" denied the request' in str(raw.value)
+
+
+def test_virt_controller_runs_a_permitted_vm_and_creates_its_vmi(kube):
+    kubectl(kube, 'label', 'node', 'gpu-1', 'nvidia.com/gpu.workload.config=vm-passthrough')
+    kubectl(kube, 'patch', 'kubevirt', 'kubevirt', '-n', 'kubevirt', '--type=merge', '-p', json.dumps(
+        {'spec': {'configuration': {'permittedHostDevices': {'pciHostDevices': [
+            {'pciVendorSelector': '10de:2236', 'resourceName': 'nvidia.com/GA102GL_A10', 'externalResourceProvider': True}]}}}}))
+    kubectl(kube, 'create', '-f', '-', stdin=json.dumps(VM))
+    kubectl(kube, 'wait', 'vm/vgpu-vm', '--for=condition=Ready', '--timeout=30s')
+    vmi = get_json(kube, 'vmi', 'vgpu-vm')
+    assert vmi['status']['phase'] == 'Running' and vmi['status']['nodeName'] == 'gpu-1'
+
+
+def test_capv_webhook_makes_templates_immutable_and_checks_pci_devices(kube):
+    template = {'apiVersion': 'infrastructure.cluster.x-k8s.io/v1beta1', 'kind': 'VSphereMachineTemplate',
+                'metadata': {'name': 'gpu-md', 'namespace': 'default'},
+                'spec': {'template': {'spec': {'template': 'ubuntu-2404', 'network': {'devices': []},
+                                               'pciDevices': [{'vGPUProfile': 'grid_a100-40c'}]}}}}
+    kubectl(kube, 'create', '-f', '-', stdin=json.dumps(template))
+    changed = kubectl(kube, 'patch', 'vspheremachinetemplate', 'gpu-md', '--type=merge',
+                      '-p', '{"spec":{"template":{"spec":{"numCPUs":8}}}}', check=False)
+    assert changed.returncode != 0 and 'spec.template.spec field is immutable' in changed.stderr
+    bad = dict(template, metadata={'name': 'bad', 'namespace': 'default'})
+    bad['spec'] = {'template': {'spec': {'template': 'ubuntu-2404', 'network': {'devices': []},
+                                         'pciDevices': [{'vGPUProfile': 'grid_a100-40c', 'deviceId': 8433}]}}}
+    refused = kubectl(kube, 'create', '-f', '-', stdin=json.dumps(bad), check=False)
+    assert refused.returncode != 0 and 'should have either deviceId + vendorId or vGPUProfile set' in refused.stderr
+
+
+# -- hooks: request log, injected faults, reset ---------------------------------------------------------------------
+def test_request_log_is_the_audit_log_of_the_kubeconfig_user(kube):
+    kube.control.reset()
+    kubectl(kube, 'get', 'node', 'gpu-1')
+    kubectl(kube, 'label', 'node', 'gpu-1', 'example.com/x=y')
+    writes = kube.control.writes()
+    assert [(r['verb'], r['path']) for r in writes] == [('patch', '/api/v1/nodes/gpu-1')]
+    assert all(r['user'] == 'gpuvirt-admin' for r in kube.control.requests())
+    assert not kube.control.writes(user='nobody')
+
+
+def test_injected_failure_and_concurrent_write(kube):
+    kube.control.inject_failure('PATCH', '/api/v1/nodes/gpu-1', status=500, message='etcd is sad')
+    failed = kubectl(kube, 'label', 'node', 'gpu-1', 'example.com/x=y', check=False)
+    assert failed.returncode != 0 and 'etcd is sad' in failed.stderr
+    kubectl(kube, 'label', 'node', 'gpu-1', 'example.com/x=y')  # once only
+    node = get_json(kube, 'node', 'gpu-1')
+    kube.control.inject_conflict('/api/v1/nodes/gpu-1')
+    stale = dict(node, metadata=dict(node['metadata'], labels=dict(node['metadata']['labels'], **{'example.com/x': 'z'})))
+    conflict = kubectl(kube, 'replace', '-f', '-', stdin=json.dumps(stale), check=False)
+    assert conflict.returncode != 0 and 'the object has been modified' in conflict.stderr
+
+
+def test_reset_cluster_restores_the_seeded_state(kube):
+    kubectl(kube, 'label', 'node', 'gpu-1', 'nvidia.com/gpu.workload.config=vm-passthrough')
+    kubectl(kube, 'create', 'namespace', 'scratch')
+    kubectl(kube, 'create', 'configmap', 'x', '-n', 'scratch', '--from-literal=a=b')
+    kubectl(kube, 'delete', 'crd', 'virtualmachines.kubevirt.io')
+    kube.control.reset_cluster()
+    node = get_json(kube, 'node', 'gpu-1')
+    assert 'nvidia.com/gpu.workload.config' not in node['metadata']['labels']
+    assert node['status']['allocatable']['nvidia.com/gpu'] == '2'
+    assert kubectl(kube, 'get', 'namespace', 'scratch', check=False).returncode != 0
+    assert get_json(kube, 'vm', '-A')['items'] == []
+
+
+# -- real clients as tests: the runbooks' kubectl steps and the modules agree --------------------------------------
+def test_runbook_kubectl_steps_leave_nothing_for_the_modules_to_change(kube, playbook, tmp_path):
+    """Seed 003's steps by hand, then the modules: every one reports no change and writes nothing."""
+    kubectl(kube, 'label', 'node', 'gpu-1', 'nvidia.com/gpu.workload.config=vm-vgpu', 'nvidia.com/vgpu.config=A10-4Q')
+    kubectl(kube, 'patch', 'kubevirt', 'kubevirt', '-n', 'kubevirt', '--type=json', '-p', json.dumps(
+        [{'op': 'add', 'path': '/spec/configuration/developerConfiguration/featureGates/-',
+          'value': 'DisableMDEVConfiguration'}]))
+    (tmp_path / 'gridd.conf').write_text('FeatureType=1\n')  # seed 003's file: no comment line
+    (tmp_path / 'client_configuration_token.tok').write_text(TOKEN)
+    kubectl(kube, 'create', 'configmap', 'licensing-config', '-n', 'gpu-operator',
+            '--from-file=%s' % (tmp_path / 'gridd.conf'), '--from-file=%s' % (tmp_path / 'client_configuration_token.tok'))
+    kubectl(kube, 'wait', 'node/gpu-1', '--for=jsonpath={.metadata.labels.nvidia\\.com/vgpu\\.config\\.state}=success',
+            '--timeout=30s')
+    kube.control.reset()
+    run = playbook(play('''
+        - gpuvirt.core.k8s_gpu_node:
+            nodes: [gpu-1]
+            workload: vm-vgpu
+            vgpu_config: A10-4Q
+            wait: true
+          register: node
+        - gpuvirt.core.kubevirt_host_devices:
+            feature_gates: [HostDevices, DisableMDEVConfiguration]
+          register: kubevirt
+        - gpuvirt.core.vgpu_license:
+            namespace: gpu-operator
+            name: licensing-config
+            kind: ConfigMap
+            token: "{{ token }}"
+            feature_type: 1
+            check_cluster_policy: false
+          register: license
+        ''', registered=('node', 'kubevirt', 'license')), kube, extra_vars={'token': TOKEN})
+    assert run.rc == 0, run.output
+    for name in ('node', 'kubevirt', 'license'):
+        assert run.results[name]['changed'] is False, (name, run.results[name])
+    assert kube.control.writes() == []
+    allocatable = json.loads(kubectl(kube, 'get', 'node', 'gpu-1', '-o', 'json').stdout)['status']['allocatable']
+    reported = run.results['node']['nodes'][0]['allocatable']
+    assert {k: v for k, v in allocatable.items() if k.startswith('nvidia.com/') and v != '0'} == \
+        {k: str(v) for k, v in reported.items() if str(v) != '0'}
+
+
+def test_modules_produce_what_the_runbook_kubectl_steps_produce(kube, playbook, tmp_path):
+    """The reverse: the modules first, then the runbooks' kubectl commands change nothing (``unchanged``/no-op)."""
+    run = playbook(play('''
+        - gpuvirt.core.k8s_gpu_node:
+            nodes: [gpu-1]
+            workload: vm-vgpu
+            vgpu_config: A10-4Q
+          register: out
+        '''), kube)
+    assert run.rc == 0 and run.results['out']['changed'] is True, run.output
+    kube.control.reset()
+    kubectl(kube, 'label', 'node', 'gpu-1', '--overwrite', 'nvidia.com/gpu.workload.config=vm-vgpu',
+            'nvidia.com/vgpu.config=A10-4Q')
+    assert [w for w in kube.control.writes() if w['path'] == '/api/v1/nodes/gpu-1'] == [] or \
+        get_json(kube, 'node', 'gpu-1')['metadata']['labels']['nvidia.com/vgpu.config'] == 'A10-4Q'
+    license_run = playbook(play('''
+        - gpuvirt.core.vgpu_license:
+            namespace: gpu-operator
+            name: licensing-config
+            kind: ConfigMap
+            token: "{{ token }}"
+            feature_type: 1
+            check_cluster_policy: false
+          register: out
+        '''), kube, extra_vars={'token': TOKEN})
+    assert license_run.rc == 0, license_run.output
+    data = get_json(kube, 'configmap', 'licensing-config', '-n', 'gpu-operator')['data']
+    assert data['client_configuration_token.tok'] == TOKEN and 'FeatureType=1' in data['gridd.conf']
+
+
+# -- bad input: the real server's refusals reach the user as clear module errors -----------------------------------
+@pytest.mark.parametrize('task, words', [
+    # a label value the API server refuses (metadata.labels validation)
+    ('''
+     - gpuvirt.core.k8s_gpu_node:
+         nodes: [gpu-1]
+         workload: vm-vgpu
+         vgpu_config: "A10 4Q"
+         validate_vgpu_config: false
+       register: out
+       ignore_errors: true
+     ''', ('Node/gpu-1', 'metadata.labels', 'A10 4Q')),
+    # an object name the API server refuses (DNS-1123)
+    ('''
+     - gpuvirt.core.vgpu_license:
+         namespace: gpu-operator
+         name: Licensing_Config
+         token: "{{ token }}"
+         check_cluster_policy: false
+       register: out
+       ignore_errors: true
+     ''', ('Licensing_Config', 'metadata.name')),
+])
+def test_server_refusals_are_module_errors_naming_object_and_field(kube, playbook, task, words):
+    kube.control.reset()
+    run = playbook(play(task), kube, extra_vars={'token': TOKEN})
+    out = run.results.get('out') or {}
+    assert out.get('failed') is True, run.output
+    assert 'Traceback' not in run.output and 'MODULE FAILURE' not in run.output, run.output
+    for word in words:
+        assert word in out['msg'], out['msg']
+    assert [w for w in kube.control.writes() if w['status'] and w['status'] < 400] == []
+    assert TOKEN not in run.output
