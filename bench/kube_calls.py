@@ -1,10 +1,14 @@
 """API calls and time: gpuvirt.core.kubevirt_host_devices vs kubernetes.core.k8s doing the same KubeVirt change.
 
-Not a test. Starts the kube API emulator, runs each module twice (the change, then the no-op rerun) with real
-ansible-playbook, and prints the requests the emulator logged (discovery, reads, writes) and the wall time.
+Not a test. Starts the Kubernetes test world (etcd and a real kube-apiserver with KubeVirt's generated CRD), runs
+each module twice (the change, then the no-op rerun) with real ansible-playbook, and prints, side by side, the
+requests the API server's audit log holds for the kubeconfig's user (discovery, reads, writes, errors; read
+through tests.emulators.kube.EmulatorControl.requests()), the wall time, and the ratios kubernetes.core.k8s /
+gpuvirt.core.
 Run: .venv/bin/python bench/kube_calls.py
 """
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -56,31 +60,59 @@ def run_play(text, workdir, kubeconfig):
     return time.monotonic() - started
 
 
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def measure(control, play, workdir, kubeconfig):
+    """One run: (calls, discovery, reads, writes, errors, seconds, [verb status path] of each request)."""
+    control.reset()
+    seconds = run_play(play, workdir, kubeconfig)
+    log = control.requests()
+    return {'calls': len(log), 'discovery': sum(r['verb'] == 'discovery' for r in log),
+            'reads': sum(r['verb'] in ('get', 'list', 'watch') for r in log), 'writes': sum(r['write'] for r in log),
+            'errors': sum((r['status'] or 0) >= 400 for r in log), 'seconds': seconds,
+            'requests': ['%s %s %s' % (r['verb'], r['status'], r['path']) for r in log if r['verb'] != 'discovery']}
+
+
 def main():
+    columns = ('calls', 'discovery', 'reads', 'writes', 'errors', 'seconds')
+    results = {}
     with tempfile.TemporaryDirectory() as workdir:
-        port = 19000 + os.getpid() % 1000
+        port = free_port()
         kubeconfig = os.path.join(workdir, 'kubeconfig')
-        subprocess.run([sys.executable, '-m', 'tests.emulators.kube', 'up', '--port', str(port), '--kubeconfig', kubeconfig],
-                       cwd=REPO, check=True, capture_output=True)
+        up = subprocess.run([sys.executable, '-m', 'tests.emulators.kube', 'up', '--port', str(port), '--kubeconfig',
+                             kubeconfig], cwd=REPO, check=False, capture_output=True, text=True)
+        if up.returncode:
+            sys.exit('the Kubernetes test world did not start:\n' + up.stdout + up.stderr)
         control = EmulatorControl(port)
         try:
-            rows = []
             for label, play in (('gpuvirt.core.kubevirt_host_devices', OURS), ('kubernetes.core.k8s', PEER)):
                 control.reset_cluster()
                 for phase in ('change', 'no-op'):
-                    control.reset()
-                    seconds = run_play(play, workdir, kubeconfig)
-                    log = control.requests()
-                    rows.append((label, phase, len(log), sum(r['verb'] == 'discovery' for r in log),
-                                 sum(r['write'] for r in log), sum(r['status'] >= 400 for r in log), seconds))
+                    results[label, phase] = measure(control, play, workdir, kubeconfig)
         finally:
-            subprocess.run([sys.executable, '-m', 'tests.emulators.kube', 'down', '--port', str(port)], cwd=REPO, check=False,
-                           capture_output=True)
-    print('%-36s %-7s %6s %10s %7s %7s %9s' % ('module', 'run', 'calls', 'discovery', 'writes', 'errors', 'seconds'))
-    for row in rows:
-        print('%-36s %-7s %6d %10d %7d %7d %9.2f' % row)
-    print('(the first run of kubernetes.core.k8s also fills its discovery cache; its first PATCH is a strategic merge '
-          'that a real API server refuses with 415 on custom resources)')
+            subprocess.run([sys.executable, '-m', 'tests.emulators.kube', 'down', '--port', str(port)], cwd=REPO,
+                           check=False, capture_output=True)
+    print('API requests of the kubeconfig\'s user, from the kube-apiserver\'s audit log')
+    print('%-36s %-7s' % ('module', 'run') + ''.join('%10s' % c for c in columns))
+    for (label, phase), row in results.items():
+        print('%-36s %-7s' % (label, phase) + ''.join('%10d' % row[c] for c in columns[:-1]) + '%10.2f' % row['seconds'])
+    print()
+    print('ratio kubernetes.core.k8s / gpuvirt.core.kubevirt_host_devices')
+    for phase in ('change', 'no-op'):
+        ours, peer = results['gpuvirt.core.kubevirt_host_devices', phase], results['kubernetes.core.k8s', phase]
+        print('%-7s ' % phase + '  '.join('%s %s' % (c, ('%.2f' % (peer[c] / float(ours[c]))) if ours[c] else
+                                                     ('n/a (%d vs 0)' % peer[c])) for c in ('calls', 'writes', 'seconds')))
+    print()
+    print('requests other than discovery:')
+    for (label, phase), row in results.items():
+        print('  %s, %s: %s' % (label, phase, '; '.join(row['requests']) or 'none'))
+    print('(writes count every create/update/patch/delete sent, refused ones too: kubernetes.core.k8s sends a strategic '
+          'merge patch first, which the API server refuses with 415 on a custom resource, then a merge patch, also '
+          'when nothing changes; its first run also fills its discovery cache for this server)')
 
 
 if __name__ == '__main__':
