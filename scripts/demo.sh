@@ -2,7 +2,9 @@
 # `make demo`: the gpuvirt.core GPU lab.
 #  1. a capacity plan for a sample GPU fleet, from the vGPU catalog alone;
 #  2. starts the emulators on loopback: a KVM host's sysfs (two A10, a T4, an L40S), vCenter with GPU hosts
-#     (vcsim + GPU add-on), a Kubernetes API with KubeVirt and GPU nodes, and the helm double;
+#     (vcsim + GPU add-on), the Kubernetes test world (etcd and a real kube-apiserver with the upstream CRDs,
+#     KubeVirt and GPU Operator doubles, GPU nodes) with real helm and kubectl, and a chart repository serving
+#     the stand-in gpu-operator chart v25.10.1 (tests/emulators/charts);
 #  3. runs playbooks/demo_lab.yml across them twice: the second PLAY RECAP must show changed=0 everywhere and the
 #     KVM host must see no sysfs write;
 #  4. writes the GPU capacity report of the lab and prints a short summary;
@@ -18,6 +20,8 @@ step() { printf '\n=== %s\n' "$*"; }
 kvm_root=$lab/kvm-1
 vc_port=$(free_port)
 kube_port=$(free_port)
+chart_port=$(free_port)
+chart_version=v25.10.1
 started=()
 cleanup() {
   local rc=$?
@@ -27,6 +31,7 @@ cleanup() {
       sysfs) python -m tests.emulators.sysfs umount "$kvm_root" || rc=1 ;;
       vcsim) tests/emulators/vcsim/vcsim-gpu down --port "$vc_port" || rc=1 ;;
       kube) python -m tests.emulators.kube down --port "$kube_port" || rc=1 ;;
+      charts) if python -m tests.emulators.charts down --port "$chart_port"; then echo "stopped the chart repository"; else rc=1; fi ;;
     esac
   done
   rm -rf "$lab"
@@ -42,15 +47,23 @@ python -m tests.emulators.sysfs mount "$kvm_root" --gpus a10:2,t4:1,l40s:1
 started+=(sysfs)
 tests/emulators/vcsim/vcsim-gpu up --port "$vc_port" --clusters 1 --hosts 2 --vms 2 --vm-version vmx-19 > "$lab/vcenter.env"
 started+=(vcsim)
+# no ClusterPolicy: helm installs it from the chart (the world's v25.10 CRD is the chart's own)
 python -m tests.emulators.kube up --port "$kube_port" --kubeconfig "$lab/kubeconfig" \
   --nodes gpu-1:a10:2,gpu-2:l40s:1,cpu-1 --no-cluster-policy --delay 1
 started+=(kube)
-python -m tests.emulators.helm init --state "$lab/helm" >/dev/null
+kube_bin=$(python -m tests.emulators.kube.binaries)
+mkdir -p "$lab/charts"
+python -m tests.emulators.charts package --version "$chart_version" --dest "$lab/charts" >/dev/null
+python -m tests.emulators.charts up --port "$chart_port" --dir "$lab/charts" >/dev/null
+started+=(charts)
 set -a
 # shellcheck disable=SC1091
 . "$lab/vcenter.env"
 set +a
-export K8S_AUTH_KUBECONFIG=$lab/kubeconfig GPUVIRT_HELM_STATE=$lab/helm PATH=$PWD/tests/emulators/helm/bin:$PATH
+# real helm and kubectl first on PATH; helm's settings and cache in the lab, not in the user's home
+export K8S_AUTH_KUBECONFIG=$lab/kubeconfig KUBECONFIG=$lab/kubeconfig PATH=$kube_bin:$PATH
+export HELM_CONFIG_HOME=$lab/helm/config HELM_CACHE_HOME=$lab/helm/cache HELM_DATA_HOME=$lab/helm/data
+export GPUVIRT_LAB_CHART_REPO_URL=http://127.0.0.1:$chart_port GPUVIRT_LAB_CHART_VERSION=$chart_version
 export GPUVIRT_LAB_KVM_ROOT=$kvm_root GPUVIRT_LAB_TOKEN_FILE=$lab/client_configuration_token.tok
 printf 'lab-nls-client-configuration-token-%s\n' "$RANDOM$RANDOM" > "$GPUVIRT_LAB_TOKEN_FILE"
 chmod 600 "$GPUVIRT_LAB_TOKEN_FILE"

@@ -1,4 +1,5 @@
-"""`make demo`'s lab, run as users run it: every workflow against the three emulators, twice.
+"""`make demo`'s lab, run as users run it: every workflow against the emulators (sysfs, vcsim-gpu, the Kubernetes
+test world with real helm and a chart repository), twice.
 
 scripts/demo.sh itself fails when the second run changes anything, writes to the KVM host's sysfs or prints a
 secret; this test runs it and checks what it reports.
@@ -31,4 +32,5 @@ def test_demo_lab_converges_then_changes_nothing(tmp_path):
     assert re.search(r'\| A10-4Q \| 14 \|', markdown)  # 12 on the KVM host's A10s + 2 in the vSphere VM
     assert re.search(r'\| L40S-8Q \| 4 \|', markdown)
     # every emulator was stopped
-    assert 'sysfs emulator stopped' in out and 'stopped kube emulator' in out
+    assert 'sysfs emulator stopped' in out and 'stopped the Kubernetes test world' in out
+    assert 'stopped the chart repository' in out
