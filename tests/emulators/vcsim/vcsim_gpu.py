@@ -6,11 +6,12 @@
     vcsim-gpu down --port PORT
     vcsim-gpu build            (what `up` does on first use)
 
-`up` builds the simulator on first use, offline, from Debian packages only (golang-go,
-golang-github-vmware-govmomi-dev and the vcsim/ sources of `apt-get source golang-github-vmware-govmomi`),
-starts it on 127.0.0.1:PORT in the background and prints the VMWARE_* lines a client needs. `down` stops
-the simulator started on PORT by its PID. Build output and run state live in <repo>/.cache/vcsim (ignored by
-git). See README.md next to this file. `vcsim-gpu` (bash) runs this file with python3.
+`up` builds the simulator on first use, offline, from Debian packages only (golang-go's toolchain, never another
+`go` on PATH; golang-github-vmware-govmomi-dev and the vcsim/ sources of `apt-get source
+golang-github-vmware-govmomi`), starts it on 127.0.0.1:PORT in the background and prints the VMWARE_* lines a
+client needs. `down` stops the simulator started on PORT by its PID. Build output and run state live in
+<repo>/.cache/vcsim (ignored by git). See README.md next to this file. `vcsim-gpu` (bash) runs this file with
+python3.
 """
 import argparse
 import fcntl
@@ -26,6 +27,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
 CACHE = os.environ.get('VCSIM_GPU_CACHE') or os.path.join(REPO, '.cache', 'vcsim')
 PACKAGED = '/usr/share/gocode/src/github.com/vmware/govmomi'
+# The Go toolchain of Debian's golang-go (not the first `go` on PATH, which may be a newer Go a machine has for
+# other work): the packaged govmomi is built with the packaged Go, the same on every machine.
+DEBIAN_GO = '/usr/lib/go/bin/go'
+# vcsim places the VMs of a cluster on a host drawn with math/rand's global generator (simulator/folder.go). Go
+# 1.19 seeds it with 1; Go 1.20 and newer seed it at random, so each start would place the VMs differently.
+# randautoseed=0 keeps the seed-1 draws with any Go (ignored where unknown); tests still place VMs themselves.
+RUN_GODEBUG = 'randautoseed=0'
 SOURCE_PACKAGE = 'golang-github-vmware-govmomi'
 USER = 'gpuvirt@vsphere.local'
 PASSWORD = 'GpuVirt-Sim-1!'
@@ -75,8 +83,24 @@ def _patch(text, anchor, replacement, what, insert_after=False):
     return text.replace(anchor, anchor + replacement if insert_after else replacement)
 
 
+def _go_env(**more):
+    """The environment for DEBIAN_GO: a GOROOT or GOTOOLCHAIN meant for another Go must not reach it."""
+    env = dict((k, v) for k, v in os.environ.items() if k not in ('GOROOT', 'GOTOOLCHAIN'))
+    env.update(more)
+    return env
+
+
+def _go_version():
+    proc = subprocess.run([DEBIAN_GO, 'version'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, check=False, env=_go_env())
+    if proc.returncode != 0:
+        die('%s version failed:\n%s' % (DEBIAN_GO, proc.stdout))
+    return proc.stdout.strip()
+
+
 def _addon_digest():
     digest = hashlib.sha256()
+    digest.update(_go_version().encode() + b'\0')  # a binary another toolchain built is rebuilt
     for name in sorted(os.listdir(os.path.join(HERE, 'addon'))):
         with open(os.path.join(HERE, 'addon', name), 'rb') as handle:
             digest.update(name.encode() + b'\0' + handle.read())
@@ -112,6 +136,8 @@ def build():
     os.makedirs(CACHE, exist_ok=True)
     binary = os.path.join(CACHE, 'bin', 'vcsim-gpu')
     stamp = binary + '.digest'
+    if not os.path.isfile(DEBIAN_GO):
+        die('%s is missing: install golang-go (scripts/setup-apt.sh)' % DEBIAN_GO)
     digest = _addon_digest()
     with open(os.path.join(CACHE, 'build.lock'), 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -119,8 +145,6 @@ def build():
             return binary
         if not os.path.isdir(PACKAGED):
             die('%s is missing: install golang-github-vmware-govmomi-dev (scripts/setup-apt.sh)' % PACKAGED)
-        if shutil.which('go') is None:
-            die('go is missing: install golang-go (scripts/setup-apt.sh)')
         main_go = _vcsim_sources()
         gopath = os.path.join(CACHE, 'gopath')
         shutil.rmtree(gopath, ignore_errors=True)
@@ -146,9 +170,9 @@ def build():
             if name.endswith('.go'):
                 shutil.copy(os.path.join(HERE, 'addon', name), pkg)
         os.makedirs(os.path.dirname(binary), exist_ok=True)
-        env = dict(os.environ, GO111MODULE='off', GOPROXY='off', GOFLAGS='',
-                   GOPATH='%s:/usr/share/gocode' % gopath, GOCACHE=os.path.join(CACHE, 'gocache'))
-        proc = subprocess.run(['go', 'build', '-o', binary + '.new', 'gpuvirt/vcsim-gpu'], env=env,
+        env = _go_env(GO111MODULE='off', GOPROXY='off', GOFLAGS='',
+                      GOPATH='%s:/usr/share/gocode' % gopath, GOCACHE=os.path.join(CACHE, 'gocache'))
+        proc = subprocess.run([DEBIAN_GO, 'build', '-o', binary + '.new', 'gpuvirt/vcsim-gpu'], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
         if proc.returncode != 0:
             die('go build failed:\n%s' % proc.stdout)
@@ -203,9 +227,10 @@ def up(args):
         cmd += ['-gpu-vm-version', args.vm_version]
     if args.host_driver:
         cmd += ['-gpu-host-driver', args.host_driver]
+    godebug = ','.join(x for x in (RUN_GODEBUG, os.environ.get('GODEBUG')) if x)  # a caller's setting wins
     with open(log_path, 'w') as log, open(os.devnull) as devnull:
         proc = subprocess.Popen(cmd, stdin=devnull, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, cwd=rundir)
+                                start_new_session=True, cwd=rundir, env=dict(os.environ, GODEBUG=godebug))
     with open(os.path.join(rundir, 'pid'), 'w') as handle:
         handle.write(str(proc.pid))
     deadline = time.monotonic() + args.wait

@@ -33,8 +33,10 @@ VIBS = _load('gpuvirt_vibs', os.path.join(REPO, 'tests', 'emulators', 'vcsim', '
 
 @pytest.fixture
 def sim():
-    """One cluster DC0_C0 of two hosts without the vGPU Manager; VM0 and VM1 powered on."""
+    """One cluster DC0_C0 of two hosts without the vGPU Manager; VM1 on DC0_C0_H0 and VM0 on DC0_C0_H1, powered on
+    (moved there: vcsim's own placement is random, and may leave a host without VMs)."""
     started = SIMS.start_sim(clusters=1, hosts=2, vms=2, host_driver='none')
+    started.place({'DC0_C0_RP0_VM1': 'DC0_C0_H0', 'DC0_C0_RP0_VM0': 'DC0_C0_H1'})
     yield started
     SIMS.stop_sim(started)
 
@@ -83,7 +85,7 @@ def test_vgpu_manager_refuses_running_vms_before_any_write(sim, vib, tmp_path):
     sim.reset_calls()
     proc = play(sim, tmp_path, 'vgpu_manager', manager_vars(vib))
     assert proc.returncode != 0, proc.stdout
-    assert 'VMs are powered on' in proc.stdout and 'DC0_C0_RP0_VM' in proc.stdout, proc.stdout[-3000:]
+    assert 'DC0_C0_H0 must enter maintenance mode but VMs are powered on: DC0_C0_RP0_VM1' in proc.stdout, proc.stdout[-3000:]
     assert writes(sim) == {}
     for host in sim.state().values():
         assert host['boots'] == 0 and 'NVD-VGPU-800' not in host['software']['installed']
@@ -126,6 +128,9 @@ def test_failed_install_is_undone(sim, vib, tmp_path):
     assert proc.returncode != 0
     assert 'injected' in proc.stdout and 'state_restored' in proc.stdout, proc.stdout[-3000:]
     assert dict((v, sim.vm(v).runtime.powerState) for v in before) == before
+    # the first host's VM (VM1) was powered off and on again; the second host was never reached
+    assert writes(sim) == {'PowerOffVM_Task': 1, 'EnterMaintenanceMode_Task': 1, 'InstallHostPatchV2_Task': 1,
+                           'ExitMaintenanceMode_Task': 1, 'PowerOnVM_Task': 1}, writes(sim)
     for name, host in sim.state().items():
         assert not sim.host(name).runtime.inMaintenanceMode, name
         assert host['boots'] == 0

@@ -93,6 +93,30 @@ class Sim(object):
         from pyVim.task import WaitForTask  # pylint: disable=import-outside-toplevel
         return WaitForTask(task)
 
+    def placement(self, *names):
+        """{VM name: (host name, power state)} of the named VMs."""
+        return dict((n, (self.vm(n).runtime.host.name, self.vm(n).runtime.powerState)) for n in names)
+
+    def place(self, hosts_of_vms):
+        """Move VMs to the hosts a test wants ({VM name: host name}) with RelocateVM_Task (power state kept), check
+        it in the VMs' runtime and the hosts' VM lists, then reset the call counters.
+
+        vcsim puts each VM of a cluster on a host it draws with math/rand (simulator/folder.go): the draws depend on
+        the Go toolchain and its seeding (random per start from Go 1.20 on unless GODEBUG=randautoseed=0), so a test
+        that depends on where VMs run says so with this instead of assuming vcsim's placement."""
+        from pyVmomi import vim  # pylint: disable=import-outside-toplevel
+        for name, host in sorted(hosts_of_vms.items()):
+            vm = self.vm(name)
+            if vm.runtime.host.name != host:
+                self.wait(vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=self.host(host))))
+        placed = dict((n, h) for n, (h, _) in self.placement(*hosts_of_vms).items())
+        assert placed == hosts_of_vms, 'RelocateVM_Task did not place the VMs: %s' % placed
+        for host in set(hosts_of_vms.values()):
+            listed = set(v.name for v in self.host(host).vm)
+            assert listed >= set(n for n, h in hosts_of_vms.items() if h == host), (host, listed)
+        self.reset_calls()
+        return self
+
     def power_off(self, name):
         vm = self.vm(name)
         if vm.runtime.powerState != 'poweredOff':
@@ -160,7 +184,7 @@ def sim_factory():
 @pytest.fixture
 def sim(sim_factory):
     """One cluster DC0_C0 of 2 hosts (DC0_C0_H0, DC0_C0_H1), each with GPUs a10 x2, t4, a100 (default mix);
-    VMs DC0_C0_RP0_VM0/VM1 at vmx-19, powered on."""
+    VMs DC0_C0_RP0_VM0/VM1 at vmx-19, powered on, on hosts vcsim chooses (not to rely on: ``Sim.place`` moves them)."""
     return sim_factory(clusters=1, hosts=2, vms=2, vm_version='vmx-19')
 
 

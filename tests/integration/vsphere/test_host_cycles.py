@@ -16,7 +16,10 @@ VIB = 'NVD-VGPU-800'
 START_VERSION = '550.90.05-1OEM.800.1.0.20613240'   # what vcsim-gpu hosts have unless --host-driver says otherwise
 NEW_VERSION = '550.127.06-1OEM.800.1.0.20613240'
 HOSTS = ['DC0_C0_H0', 'DC0_C0_H1']
-VM_ON_H0, VM_ON_H1 = 'DC0_C0_RP0_VM1', 'DC0_C0_RP0_VM0'  # vcsim's placement of the two VMs
+# Where the tests put the two VMs (Sim.place; vcsim's own placement is random). VM1 on H0 and VM0 on H1, so the
+# plan's VM order (by name) differs from the host order.
+VM_ON_H0, VM_ON_H1 = 'DC0_C0_RP0_VM1', 'DC0_C0_RP0_VM0'
+PLACED = {VM_ON_H0: 'DC0_C0_H0', VM_ON_H1: 'DC0_C0_H1'}
 WRITES = ('EnterMaintenanceMode_Task', 'ExitMaintenanceMode_Task', 'InstallHostPatchV2_Task', 'RebootHost_Task',
           'PowerOffVM_Task', 'PowerOnVM_Task', 'RelocateVM_Task', 'UpdateGraphicsConfig', 'UpdatePassthruConfig')
 CYCLE = ['enter_maintenance_mode', 'install_vibs', 'reboot', 'exit_maintenance_mode']
@@ -45,7 +48,7 @@ def by_host(result):
 
 
 def placement(sim):
-    return dict((v, (sim.vm(v).runtime.host.name, sim.vm(v).runtime.powerState)) for v in (VM_ON_H0, VM_ON_H1))
+    return sim.placement(VM_ON_H0, VM_ON_H1)
 
 
 def assert_untouched(sim):
@@ -57,6 +60,7 @@ def assert_untouched(sim):
 
 @pytest.fixture
 def vms_placed(sim):
+    sim.place(PLACED)
     assert placement(sim) == {VM_ON_H0: ('DC0_C0_H0', 'poweredOn'), VM_ON_H1: ('DC0_C0_H1', 'poweredOn')}
     return sim
 
@@ -86,7 +90,7 @@ def test_software_check_mode_and_refusal_write_nothing(sim_factory, playbook, tm
     """Hosts without the vGPU Manager: check mode reports the whole plan (one host after the other, VMs migrated
     to the host whose cycle has ended) and calls no write; evacuate none is refused before any write and names the
     powered-on VMs of the first host."""
-    sim = sim_factory(clusters=1, hosts=2, vms=2, host_driver='none')
+    sim = sim_factory(clusters=1, hosts=2, vms=2, host_driver='none').place(PLACED)
     url = vib_url(tmp_path, NEW_VERSION)
     sim.reset_calls()
     run = playbook(sim, [dict(software(url, '550.127.06', evacuate='migrate'), name='check')], check=True)
