@@ -122,6 +122,10 @@ class KubeClient(object):
         configuration = self.configuration
         url = self.server + path
         query = dict((k, v) for k, v in (query or {}).items() if v not in (None, ''))
+        if method in ('POST', 'PUT', 'PATCH'):
+            # A field the server's schema does not have is an error, not silently dropped (Kubernetes >= 1.25;
+            # older servers ignore the parameter). A typo in a module then fails instead of doing nothing.
+            query.setdefault('fieldValidation', 'Strict')
         if query:
             url += '?' + urlencode(sorted(query.items()))
         headers = {'Accept': 'application/json', 'User-Agent': 'gpuvirt.core'}
@@ -167,6 +171,8 @@ class KubeClient(object):
             status = {}
         message = status.get('message') or str(exc.reason or exc)
         reason = status.get('reason') or ''
+        if 'strict decoding error: ' in message:  # fieldValidation=Strict: the server quotes the whole object first
+            message = 'the API server\'s schema refuses %s %s: %s' % (method, path, message.split('strict decoding error: ', 1)[1])
         if exc.code == 401:
             message = 'the API server refused the credentials (401 Unauthorized); check kubeconfig/context/api_key'
         elif exc.code == 403:

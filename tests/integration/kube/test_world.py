@@ -310,3 +310,27 @@ def test_server_refusals_are_module_errors_naming_object_and_field(kube, playboo
         assert word in out['msg'], out['msg']
     assert [w for w in kube.control.writes() if w['status'] and w['status'] < 400] == []
     assert TOKEN not in run.output
+
+
+@pytest.mark.parametrize('patch, words', [
+    ({'spec': {'configuration': {'permittedHostDevice': {}}}},                 # a typo: unknown field
+     ('/kubevirts/kubevirt', 'unknown field "spec.configuration.permittedHostDevice"')),
+    ({'spec': {'configuration': {'mediatedDevicesConfiguration': {'enabled': 'no'}}}},   # a wrong type
+     ('KubeVirt.kubevirt.io "kubevirt" is invalid', 'spec.configuration.mediatedDevicesConfiguration.enabled', 'boolean')),
+])
+def test_the_modules_client_writes_strictly_and_names_the_refused_field(kube, patch, words):
+    """Every write of the modules' client asks for fieldValidation=Strict: a field the real schema lacks or a
+    value of the wrong type is an error naming the object and the field (not silently dropped), and nothing is
+    stored."""
+    from ansible_collections.gpuvirt.core.plugins.module_utils.kube.client import KubeClient, KubeError
+    client = KubeClient({'kubeconfig': kube.kubeconfig, 'context': None, 'host': None, 'api_key': None,
+                         'validate_certs': None})
+    before = client.request('GET', KV_PATH)
+    kube.control.reset()
+    with pytest.raises(KubeError) as refused:
+        client.request('PATCH', KV_PATH, patch, content_type='application/merge-patch+json')
+    for word in words:
+        assert word in str(refused.value), str(refused.value)
+    assert len(str(refused.value)) < 400  # the field, not the whole object quoted back
+    assert [w['status'] for w in kube.control.writes()] == [refused.value.status]
+    assert client.request('GET', KV_PATH)['metadata']['resourceVersion'] == before['metadata']['resourceVersion']
