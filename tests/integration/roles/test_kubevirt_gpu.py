@@ -1,4 +1,5 @@
-"""kubevirt_gpu against the Kubernetes API emulator with real ansible-playbook runs: check mode on a fresh cluster
+"""kubevirt_gpu against the Kubernetes test world (a real kube-apiserver with KubeVirt v1.9.0's generated CRD and
+the GPU Operator / KubeVirt doubles) with real ansible-playbook runs: check mode on a fresh cluster
 writes nothing, the licence token never appears in -vvv --diff output (design.md conventions), a second run
 (token from a file this time) writes nothing, a device KubeVirt does not permit is refused before the VM is
 written (KubeVirt itself would only fail at launch [facts §6]), host devices need the HostDevices gate the role
@@ -78,6 +79,13 @@ def test_check_mode_writes_nothing_then_converges_token_never_printed_then_nothi
     vm = lab['client'].get(VM_PATH)
     assert vm['spec']['runStrategy'] == 'Halted'
     assert vm['spec']['template']['spec']['domain']['devices']['gpus'] == [{'name': 'gpu1', 'deviceName': 'nvidia.com/NVIDIA_A10-4Q'}]
+    # the real API server prunes what KubeVirt's schema lacks and refuses wrong types: all the role sent is there
+    assert vm['spec']['template']['spec']['domain'] == {
+        'cpu': {'cores': 4}, 'resources': {'requests': {'memory': '8Gi'}},
+        'devices': {'disks': [{'name': 'rootdisk', 'disk': {'bus': 'virtio'}}],
+                    'gpus': [{'name': 'gpu1', 'deviceName': 'nvidia.com/NVIDIA_A10-4Q'}]}}
+    assert vm['spec']['template']['spec']['volumes'] == [
+        {'name': 'rootdisk', 'containerDisk': {'image': 'quay.io/containerdisks/ubuntu:24.04'}}]
     assert vm['status']['printableStatus'] == 'Stopped'
     licensing = lab['client'].get('/api/v1/namespaces/gpu-operator/secrets/licensing-config')
     assert 'client_configuration_token.tok' in licensing['data']
@@ -92,7 +100,7 @@ def test_check_mode_writes_nothing_then_converges_token_never_printed_then_nothi
     assert TOKEN not in second.stdout
     assert _recap_changed(second.stdout) == 0
     # the collection's modules send nothing; kubernetes.core.k8s always sends its merge patch, which the API server
-    # (and the emulator) treats as a no-op: same resourceVersion, no event
+    # treats as a no-op: same resourceVersion, no event
     assert [(r['method'], r['path']) for r in lab['control'].writes()] == [('PATCH', VM_PATH)]
     assert lab['client'].get(VM_PATH)['metadata']['resourceVersion'] == version
 
