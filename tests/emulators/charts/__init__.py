@@ -171,8 +171,17 @@ def assemble(version, dest, with_crds=True):
         shutil.copy(os.path.join(source, name), os.path.join(chart, name))
     shutil.copytree(TEMPLATES, os.path.join(chart, 'templates'))
     if with_crds:
+        # one file per CRD, named as in NVIDIA's chart: helm creates each crds/ file on its own and only waits for
+        # (and refreshes discovery after) a file none of whose CRDs exists yet, so a file holding an existing
+        # NVIDIADriver CRD besides a missing ClusterPolicy CRD left the ClusterPolicy unmapped at install time
         os.makedirs(os.path.join(chart, 'crds'))
-        shutil.copy(crd_file(version), os.path.join(chart, 'crds', 'nvidia.com_clusterpolicies.yaml'))
+        with open(crd_file(version)) as stream:
+            documents = [d for d in yaml.safe_load_all(stream) if d]
+        for document in documents:
+            name = document['metadata']['name']          # <plural>.<group>
+            plural, _dot, group = name.partition('.')
+            with open(os.path.join(chart, 'crds', '%s_%s.yaml' % (group, plural)), 'w') as out:
+                yaml.safe_dump(document, out, sort_keys=False)
     return chart
 
 
