@@ -196,7 +196,10 @@ def test_reset_cluster_restores_the_seeded_state(kube):
     kubectl(kube, 'create', 'namespace', 'scratch')
     kubectl(kube, 'create', 'configmap', 'x', '-n', 'scratch', '--from-literal=a=b')
     kubectl(kube, 'delete', 'crd', 'virtualmachines.kubevirt.io')
+    kubectl(kube, 'annotate', 'crd', 'clusterpolicies.nvidia.com', '--overwrite', 'gpuvirt.test/chart-version=v25.3.4')
     kube.control.reset_cluster()
+    crd = get_json(kube, 'crd', 'clusterpolicies.nvidia.com')
+    assert crd['metadata']['annotations']['gpuvirt.test/chart-version'] == 'v25.10.1'  # another version is replaced
     node = get_json(kube, 'node', 'gpu-1')
     assert 'nvidia.com/gpu.workload.config' not in node['metadata']['labels']
     assert node['status']['allocatable']['nvidia.com/gpu'] == '2'

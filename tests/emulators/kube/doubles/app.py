@@ -106,11 +106,20 @@ class Doubles(object):
                 crds.extend(d for d in yaml.safe_load_all(stream) if d)
         return crds
 
-    def install_crds(self):
+    def install_crds(self, replace=False):
+        """Create the world's CRDs; with ``replace``, also put back one a test replaced by another version (told
+        apart by the generator's annotations, e.g. ClusterPolicy v25.3 instead of v25.10)."""
         wanted = []
         for crd in self.crds:
             name = crd['metadata']['name']
-            if self.client.get(CRDS, None, name) is None:
+            current = self.client.get(CRDS, None, name)
+            if current is not None and replace and _provenance(current) != _provenance(crd):
+                self._delete(CRDS, None, name)
+                deadline = time.monotonic() + 60
+                while self.client.get(CRDS, None, name) is not None and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                current = None
+            if current is None:
                 self.client.create(CRDS, crd)
             wanted.append(name)
         deadline = time.monotonic() + 60
@@ -194,7 +203,7 @@ class Doubles(object):
             for crd in self.client.request('GET', CRDS.path()).get('items') or []:
                 if crd['metadata']['name'] not in wanted_crds:
                     self._delete(CRDS, None, crd['metadata']['name'])
-            self.install_crds()
+            self.install_crds(replace=True)
             seeded_nodes = {n[0] for n in self.nodes}
             for kind, keep in self._clean_kinds():
                 try:
@@ -327,6 +336,11 @@ class Doubles(object):
         if what == 'settled':
             return {'settled': self.wait_settled(float((body or {}).get('timeout', 30)))}
         raise KeyError(what)
+
+
+def _provenance(crd):
+    annotations = crd['metadata'].get('annotations') or {}
+    return {k: v for k, v in annotations.items() if k.startswith('gpuvirt.test/')}
 
 
 def _fill_required(value, schema):
