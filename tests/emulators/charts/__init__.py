@@ -187,7 +187,7 @@ def assemble(version, dest, with_crds=True):
 
 def run_helm(args, env=None, check=True, helm=None):
     proc = subprocess.run([helm or helm_binary()] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, env=env)
+                          universal_newlines=True, env=env, check=False)
     if check and proc.returncode != 0:
         raise RuntimeError('helm %s failed (exit %d): %s' % (' '.join(args), proc.returncode, proc.stderr.strip()))
     return proc

@@ -81,11 +81,11 @@ def serve(args):
     if args.username:
         with open(args.password_file) as stream:
             credentials = (args.username, stream.read().strip())
-    handler = type('BoundHandler', (Handler,), {'credentials': credentials,
-                                                 'log_path': args.log or os.path.join(directory, 'requests.jsonl')})
+    log_path = args.log or os.path.join(directory, 'requests.jsonl')
+    handler = type('BoundHandler', (Handler,), {'credentials': credentials, 'log_path': log_path})
     server = http.server.ThreadingHTTPServer(('127.0.0.1', args.port),
                                              lambda *a, **k: handler(*a, directory=directory, **k))
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, lambda *_args: (_item for _item in ()).throw(KeyboardInterrupt()))
     print('CHART_REPO_URL=%s' % url, flush=True)
     try:
         server.serve_forever()
@@ -137,7 +137,7 @@ def down(args):
         pid = int(stream.read().strip())
     try:
         os.kill(pid, signal.SIGTERM)
-        for _ in range(50):
+        for _attempt in range(50):
             os.kill(pid, 0)
             time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)

@@ -146,4 +146,3 @@ def entry_of(event):
             'user': (event.get('user') or {}).get('username'), 'user_agent': event.get('userAgent'),
             'resource': ref.get('resource'), 'namespace': ref.get('namespace'), 'name': ref.get('name'),
             'subresource': ref.get('subresource')}
-

@@ -90,6 +90,6 @@ def create(directory):
     paths['sa.key'] = os.path.join(directory, 'sa.key')
     paths['sa.pub'] = os.path.join(directory, 'sa.pub')
     _write(paths['sa.key'], _key_pem(sa_key), private=True)
-    _write(paths['sa.pub'], sa_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                              serialization.PublicFormat.SubjectPublicKeyInfo))
+    public = sa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    _write(paths['sa.pub'], public)
     return paths

@@ -93,7 +93,7 @@ def test_concurrent_callers_share_one_result(crd_dir):
             results.append(crds.ensure())
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
-    threads = [threading.Thread(target=call) for _ in range(4)]
+    threads = [threading.Thread(target=call) for _thread in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:

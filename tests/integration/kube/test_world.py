@@ -4,12 +4,10 @@ API server's schema checks on the upstream CRDs, the controller and webhook doub
 Also the issue's "real clients as tests": the runbooks' kubectl steps (seed 003, seed 004) produce the cluster
 state the modules produce (the modules then report no change), and the reverse.
 """
-import base64
 import json
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 

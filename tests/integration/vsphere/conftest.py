@@ -109,7 +109,7 @@ class Sim(object):
             vm = self.vm(name)
             if vm.runtime.host.name != host:
                 self.wait(vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=self.host(host))))
-        placed = dict((n, h) for n, (h, _) in self.placement(*hosts_of_vms).items())
+        placed = dict((n, h) for n, (h, _state) in self.placement(*hosts_of_vms).items())
         assert placed == hosts_of_vms, 'RelocateVM_Task did not place the VMs: %s' % placed
         for host in set(hosts_of_vms.values()):
             listed = set(v.name for v in self.host(host).vm)

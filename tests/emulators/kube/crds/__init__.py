@@ -136,7 +136,7 @@ def _go_env():
 def _run(argv, cwd, what):
     try:
         proc = subprocess.run(argv, cwd=cwd, env=_go_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, timeout=GO_TIMEOUT)
+                              universal_newlines=True, timeout=GO_TIMEOUT, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RuntimeError('%s failed: %s' % (what, exc))
     if proc.returncode != 0:

@@ -189,9 +189,9 @@ class VirtController(object):
 
     def _create_vmi(self, key, vm, node, phase):
         template = (vm.get('spec') or {}).get('template') or {}
+        labels = dict((template.get('metadata') or {}).get('labels') or {}, **{'kubevirt.io/nodeName': node})
         vmi = {'apiVersion': VMIS.api_version, 'kind': VMIS.kind,
-               'metadata': {'name': key[1], 'namespace': key[0], 'labels': dict((template.get('metadata') or {}).get('labels') or {},
-                                                                                 **{'kubevirt.io/nodeName': node}),
+               'metadata': {'name': key[1], 'namespace': key[0], 'labels': labels,
                             'ownerReferences': [{'apiVersion': VMS.api_version, 'kind': VMS.kind, 'name': key[1],
                                                  'uid': vm['metadata']['uid'], 'controller': True,
                                                  'blockOwnerDeletion': True}]},
