@@ -180,4 +180,5 @@ def test_vm_waiting_for_vgpus_starts_when_a_node_advertises_them(api):
     # deleting it releases the vGPU
     status, answer = api.call('DELETE', VMS + '/a10-8q')
     assert status == 200, answer
-    assert _placements(api) == {}
+    # virt-controller sees the deletion through its watch, after the API server has answered
+    api.wait_for(lambda: _placements(api) == {}, 'the vGPU of the deleted VM to be released')
