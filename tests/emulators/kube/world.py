@@ -1,7 +1,7 @@
 """Start and stop the Kubernetes test world: etcd, kube-apiserver and the controller/webhook doubles, on 127.0.0.1.
 
 Everything of one world lives in ``$TMPDIR/gpuvirt-kube-world-PORT/`` (PORT: the API server's): ``pki/`` (CA,
-serving and client certificates, mode 0600 keys), ``etcd/`` (data), ``tokens.csv``, ``audit-policy.yaml``,
+serving and client certificates, mode 0600 keys), ``etcd/`` (data), ``tokens.csv``,
 ``audit.log`` (JSON lines, every request the API server serves, read by the tests' request log and
 bench/kube_calls.py), the logs of each process and ``state.json`` (PIDs, ports, paths) that ``down`` and
 :class:`tests.emulators.kube.EmulatorControl` read.
@@ -25,16 +25,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 ADMIN_USER = 'gpuvirt-admin'
 CONTROLLERS_USER = 'gpuvirt-controllers'
 
-AUDIT_POLICY = """\
-apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-  # The API server's own loopback client (its controllers, CRD establishing) is not a client of the world.
-  - level: None
-    users: ["system:apiserver"]
-  - level: Metadata
-"""
+AUDIT_POLICY = os.path.join(HERE, 'audit-policy.yaml')
 
 
 class WorldError(Exception):
@@ -136,9 +127,7 @@ def up(port, kubeconfig, doubles_args, token=None, log=sys.stderr):
     with os.fdopen(fd, 'w') as stream:
         stream.write('%s,%s,%s,"system:masters"\n' % (token, ADMIN_USER, ADMIN_USER))
         stream.write('%s,%s,%s,"system:masters"\n' % (controllers_token, CONTROLLERS_USER, CONTROLLERS_USER))
-    policy = os.path.join(root, 'audit-policy.yaml')
-    with open(policy, 'w') as stream:
-        stream.write(AUDIT_POLICY)
+    policy = AUDIT_POLICY
     audit_log = os.path.join(root, 'audit.log')
     state = {'port': port, 'server': 'https://127.0.0.1:%d' % port, 'root': root, 'bin': bin_dir,
              'kubeconfig': os.path.abspath(kubeconfig), 'ca': paths['ca.crt'], 'audit_log': audit_log,
