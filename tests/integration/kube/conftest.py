@@ -1,4 +1,5 @@
-"""Fixtures for the Kubernetes tests: the kube API emulator started and stopped through its stable command line
+"""Fixtures for the Kubernetes tests: the Kubernetes test world (a real kube-apiserver) started and stopped through its stable
+command line
 (``python -m tests.emulators.kube up|down``), and real ``ansible-playbook`` runs against it."""
 import json
 import os

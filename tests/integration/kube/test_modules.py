@@ -1,4 +1,5 @@
-"""gpuvirt.core's Kubernetes modules driven by real ansible-playbook runs against the kube API emulator.
+"""gpuvirt.core's Kubernetes modules driven by real ansible-playbook runs against the Kubernetes test world
+(a real kube-apiserver; tests/emulators/kube).
 
 Acceptance of issue 5: change, rerun (0 writes in the emulator's request log), check mode (0 writes),
 refusals (malformed selectors, unknown vGPU config for the node's GPUs, unknown nodes, missing KubeVirt CR) with

@@ -1,6 +1,7 @@
 """playbooks/gpu_report.yml against the lab's emulators: the sysfs emulator (a KVM host), vcsim-gpu (vSphere) and the
 Kubernetes test world (a real API server with the GPU Operator's node double), plus a KVM host that cannot be
-reached. The report must show what the emulators hold (their own state is the ground truth), show the unreachable host, keep credentials out, and a rerun must change nothing.
+reached. The report must show what the emulators hold (their own state is the ground truth), show the unreachable
+host, keep credentials out, and a rerun must change nothing.
 """
 import json
 import os
