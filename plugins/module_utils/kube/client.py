@@ -173,6 +173,15 @@ class KubeClient(object):
         reason = status.get('reason') or ''
         if 'strict decoding error: ' in message:  # fieldValidation=Strict: the server quotes the whole object first
             message = 'the API server\'s schema refuses %s %s: %s' % (method, path, message.split('strict decoding error: ', 1)[1])
+        # an admission webhook's refusal may name its fields only in the status causes (KubeVirt's do)
+        causes = (status.get('details') or {}).get('causes') if isinstance(status.get('details'), dict) else None
+        fields = []
+        for cause in causes if isinstance(causes, list) else []:
+            field = cause.get('field') if isinstance(cause, dict) else None
+            if field and field not in message and field not in fields:
+                fields.append(field)
+        if fields:
+            message = '%s (field%s: %s)' % (message, 's' if len(fields) > 1 else '', ', '.join(fields))
         if exc.code == 401:
             message = 'the API server refused the credentials (401 Unauthorized); check kubeconfig/context/api_key'
         elif exc.code == 403:

@@ -382,3 +382,31 @@ def test_vgpu_license_configmap_for_older_operators_and_missing_namespace(kube, 
     assert cm.data['client_configuration_token.tok'] == 'abc.def' and 'FeatureType=2' in cm.data['gridd.conf']
     assert run.results['missing_ns']['failed'] and 'namespace nvidia-gpu-operator does not exist' in run.results['missing_ns']['msg']
     assert 'abc.def' not in json.dumps(run.results['missing_ns'])
+
+
+def test_kubevirt_host_devices_webhook_refusal_is_a_module_error_naming_object_and_field(kube, playbook):
+    """A gate the cluster lists in disabledFeatureGates, asked for in feature_gates: KubeVirt's
+    kubevirt-update-validator.kubevirt.io refuses the patch (422); the module fails naming the CR and the field,
+    and nothing is written."""
+    kube.control._rest().request('PATCH', KV_PATH, {'spec': {'configuration': {'developerConfiguration': {  # pylint: disable=protected-access
+        'featureGates': [], 'disabledFeatureGates': ['HostDevices']}}}}, content_type='application/merge-patch+json')
+    before = kubevirt_config(kube)
+    kube.control.reset()
+    run = playbook(play('''
+        - gpuvirt.core.kubevirt_host_devices:
+            pci_host_devices:
+              - selector: "10de:2236"
+            feature_gates: [HostDevices]
+          register: out
+          ignore_errors: true
+        '''), kube)
+    out = run.results.get('out') or {}
+    assert out.get('failed') is True, run.output
+    assert 'Traceback' not in run.output and 'MODULE FAILURE' not in run.output, run.output
+    for word in ('KubeVirt/kubevirt/kubevirt', 'admission webhook "kubevirt-update-validator.kubevirt.io" denied the request',
+                 'feature gate "HostDevices" exists on both', 'spec.configuration.developerConfiguration.featureGates'):
+        assert word in out['msg'], out['msg']
+    writes = kube.control.writes()
+    assert writes and all(w['status'] >= 400 for w in writes), writes
+    after = kubevirt_config(kube)
+    assert after['metadata']['resourceVersion'] == before['metadata']['resourceVersion']

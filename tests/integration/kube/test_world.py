@@ -335,3 +335,76 @@ def test_the_modules_client_writes_strictly_and_names_the_refused_field(kube, pa
     assert len(str(refused.value)) < 400  # the field, not the whole object quoted back
     assert [w['status'] for w in kube.control.writes()] == [refused.value.status]
     assert client.request('GET', KV_PATH)['metadata']['resourceVersion'] == before['metadata']['resourceVersion']
+
+
+# -- KubeVirt's webhooks for the KubeVirt CR itself (virt-operator's kubevirt-update/create-validator) ------------
+KV_UPDATE_WEBHOOK = 'admission webhook "kubevirt-update-validator.kubevirt.io" denied the request'
+GATES_FIELD = 'spec.configuration.developerConfiguration.featureGates'
+
+
+def test_kubevirt_update_webhook_refuses_a_gate_both_enabled_and_disabled(kube):
+    """kubevirt-update-admitter.go validateFeatureGates: HostDevices (seeded in featureGates) also disabled."""
+    before = get_json(kube, 'kubevirt', 'kubevirt', '-n', 'kubevirt')
+    refused = kubectl(kube, 'patch', 'kubevirt', 'kubevirt', '-n', 'kubevirt', '--type=merge', '-p', json.dumps(
+        {'spec': {'configuration': {'developerConfiguration': {'disabledFeatureGates': ['HostDevices']}}}}), check=False)
+    # kubectl prints an Invalid status with causes as "The request is invalid: FIELD: MESSAGE" (checkErr)
+    assert refused.returncode != 0, refused.stdout
+    assert '%s: feature gate "HostDevices" exists on both "FeatureGates" and "DisabledFeatureGates"' % GATES_FIELD \
+        in refused.stderr, refused.stderr
+    # the API server's status names the webhook: kubectl's response body (-v=8) and any client show it
+    verbose = kubectl(kube, '-v=8', 'patch', 'kubevirt', 'kubevirt', '-n', 'kubevirt', '--type=merge', '-p', json.dumps(
+        {'spec': {'configuration': {'developerConfiguration': {'disabledFeatureGates': ['HostDevices']}}}}), check=False)
+    assert verbose.returncode != 0 and json.dumps(KV_UPDATE_WEBHOOK)[1:-1] in verbose.stderr, verbose.stderr  # body, JSON-quoted
+    with pytest.raises(ApiError) as raw:
+        kube.control._rest().request('PATCH', KV_PATH, {'spec': {'configuration': {'developerConfiguration': {  # pylint: disable=protected-access
+            'featureGates': ['HostDevices', 'GPU'], 'disabledFeatureGates': ['GPU', 'HostDevices']}}}},
+            content_type='application/merge-patch+json')
+    assert raw.value.status == 422
+    assert KV_UPDATE_WEBHOOK in str(raw.value) and '"GPU" exists on both' in str(raw.value), str(raw.value)
+    after = get_json(kube, 'kubevirt', 'kubevirt', '-n', 'kubevirt')
+    assert after['metadata']['resourceVersion'] == before['metadata']['resourceVersion']
+    # moving the gate from one list to the other is allowed
+    kubectl(kube, 'patch', 'kubevirt', 'kubevirt', '-n', 'kubevirt', '--type=merge', '-p', json.dumps(
+        {'spec': {'configuration': {'developerConfiguration': {'featureGates': [], 'disabledFeatureGates': ['HostDevices']}}}}))
+
+
+def test_kubevirt_update_webhook_warns_about_deprecated_gates_and_mdev_fields(kube):
+    """warnDeprecatedFeatureGates (featuregate registry of v1.9.0) and the mediatedDevicesTypes warnings: kubectl
+    prints them as "Warning: ..." and the update is stored."""
+    added = kubectl(kube, 'patch', 'kubevirt', 'kubevirt', '-n', 'kubevirt', '--type=json', '-p', json.dumps(
+        [{'op': 'add', 'path': '/spec/configuration/developerConfiguration/featureGates/-',
+          'value': 'DisableMDEVConfiguration'}]))
+    assert 'Warning: DisableMDEVConfiguration has been deprecated since v1.8.0' in added.stderr, added.stderr
+    assert 'patched' in added.stdout
+    gates = get_json(kube, 'kubevirt', 'kubevirt', '-n', 'kubevirt')['spec']['configuration']['developerConfiguration']
+    assert gates['featureGates'] == ['HostDevices', 'DisableMDEVConfiguration']
+    ga = kubectl(kube, 'patch', 'kubevirt', 'kubevirt', '-n', 'kubevirt', '--type=json', '-p', json.dumps(
+        [{'op': 'add', 'path': '/spec/configuration/developerConfiguration/featureGates/-', 'value': 'GPU'}]))
+    assert 'Warning: feature gate GPU is deprecated (feature state is "General Availability")' in ga.stderr, ga.stderr
+    # the gate lists unchanged: no gate warning; the deprecated mediatedDevicesTypes list warns on every update
+    mdev = kubectl(kube, 'patch', 'kubevirt', 'kubevirt', '-n', 'kubevirt', '--type=merge', '-p', json.dumps(
+        {'spec': {'configuration': {'mediatedDevicesConfiguration': {
+            'mediatedDevicesTypes': ['nvidia-558'],
+            'nodeMediatedDeviceTypes': [{'nodeSelector': {'kubernetes.io/hostname': 'gpu-1'}, 'mediatedDeviceTypes': ['nvidia-558']},
+                                        {'nodeSelector': {'kubernetes.io/hostname': 'gpu-2'}, 'mediatedDevicesTypes': ['nvidia-1']}]}}}}))
+    assert 'deprecated since' not in mdev.stderr and 'General Availability' not in mdev.stderr, mdev.stderr
+    assert ('Warning: spec.configuration.mediatedDevicesConfiguration.mediatedDevicesTypes is deprecated, '
+            'use mediatedDeviceTypes') in mdev.stderr, mdev.stderr
+    assert ('Warning: spec.configuration.mediatedDevicesConfiguration.nodeMediatedDeviceTypes[1].mediatedDevicesTypes '
+            'is deprecated') in mdev.stderr and 'nodeMediatedDeviceTypes[0]' not in mdev.stderr, mdev.stderr
+    # Alpha gates (HostDevices) give no warning
+    alpha = kubectl(kube, 'patch', 'kubevirt', 'kubevirt', '-n', 'kubevirt', '--type=merge', '-p', json.dumps(
+        {'spec': {'configuration': {'mediatedDevicesConfiguration': None,
+                                    'developerConfiguration': {'featureGates': ['HostDevices', 'VGPULiveMigration']}}}}))
+    assert 'Warning' not in alpha.stderr, alpha.stderr
+
+
+def test_kubevirt_create_webhook_refuses_a_second_kubevirt(kube):
+    """kubevirt-create-admitter.go: one KubeVirt CR per cluster."""
+    second = {'apiVersion': 'kubevirt.io/v1', 'kind': 'KubeVirt', 'metadata': {'name': 'another', 'namespace': 'default'},
+              'spec': {}}
+    refused = kubectl(kube, 'create', '-f', '-', stdin=json.dumps(second), check=False)
+    assert refused.returncode != 0
+    assert 'admission webhook "kubevirt-create-validator.kubevirt.io" denied the request: Kubevirt is already created' \
+        in refused.stderr, refused.stderr
+    assert [k['metadata']['name'] for k in get_json(kube, 'kubevirt', '-A')['items']] == ['kubevirt']

@@ -1,6 +1,8 @@
 """Admission webhooks the test world registers as ValidatingWebhookConfigurations, served over TLS on 127.0.0.1.
 
 - ``virtualmachine-validator.kubevirt.io`` (KubeVirt's virt-api, VirtualMachine CREATE/UPDATE): :mod:`.virt`.
+- ``kubevirt-update-validator.kubevirt.io`` / ``kubevirt-create-validator.kubevirt.io`` (KubeVirt's virt-operator,
+  KubeVirt CR UPDATE / CREATE; the update one answers with admission warnings too): :mod:`.kubevirt_cr`.
 - ``validation.vspheremachinetemplate.infrastructure.x-k8s.io`` (CAPV, VSphereMachineTemplate CREATE/UPDATE):
   ``spec.template.spec.pciDevices[i]`` needs either deviceId + vendorId or vGPUProfile; on UPDATE
   ``spec.template.spec`` is immutable (CAPV internal/webhooks/vspheremachinetemplate.go, validatePCIDevices).
@@ -14,7 +16,8 @@ import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .runtime import WEBHOOKS
+from . import kubevirt_cr
+from .runtime import KUBEVIRTS, WEBHOOKS
 
 CAPV_WEBHOOK = 'validation.vspheremachinetemplate.infrastructure.x-k8s.io'
 KUBEVIRT_WEBHOOK = 'virtualmachine-validator.kubevirt.io'
@@ -35,6 +38,12 @@ def configurations(port, ca_file):
          'webhooks': [hook(KUBEVIRT_WEBHOOK, '/virtualmachines-validate', [
              {'operations': ['CREATE', 'UPDATE'], 'apiGroups': ['kubevirt.io'], 'apiVersions': ['v1'],
               'resources': ['virtualmachines']}])]},
+        {'apiVersion': 'admissionregistration.k8s.io/v1', 'kind': 'ValidatingWebhookConfiguration',
+         'metadata': {'name': 'virt-operator-validator'},
+         'webhooks': [hook(kubevirt_cr.UPDATE_WEBHOOK, kubevirt_cr.UPDATE_PATH, [
+             {'operations': ['UPDATE'], 'apiGroups': ['kubevirt.io'], 'apiVersions': ['v1'], 'resources': ['kubevirts']}]),
+             hook(kubevirt_cr.CREATE_WEBHOOK, kubevirt_cr.CREATE_PATH, [
+                 {'operations': ['CREATE'], 'apiGroups': ['kubevirt.io'], 'apiVersions': ['v1'], 'resources': ['kubevirts']}])]},
         {'apiVersion': 'admissionregistration.k8s.io/v1', 'kind': 'ValidatingWebhookConfiguration',
          'metadata': {'name': 'capv-validating-webhook-configuration'},
          'webhooks': [hook(CAPV_WEBHOOK, '/validate-infrastructure-cluster-x-k8s-io-v1beta1-vspheremachinetemplate', [
@@ -157,12 +166,14 @@ class WebhookServer(object):
                 review = json.loads(self.rfile.read(length) or b'{}')
                 request = review.get('request') or {}
                 try:
-                    status = server.decide(self.path, request)
+                    status, warnings = server.decide(self.path, request)
                 except Exception as exc:  # pylint: disable=broad-except
-                    status = {'code': 500, 'reason': 'InternalError', 'message': 'webhook double failed: %s' % exc}
+                    status, warnings = {'code': 500, 'reason': 'InternalError', 'message': 'webhook double failed: %s' % exc}, []
                 response = {'uid': request.get('uid'), 'allowed': status is None}
                 if status is not None:
                     response['status'] = dict(status, status='Failure')
+                if warnings:
+                    response['warnings'] = list(warnings)
                 body = json.dumps({'apiVersion': 'admission.k8s.io/v1', 'kind': 'AdmissionReview',
                                    'response': response}).encode()
                 self.send_response(200)
@@ -176,13 +187,19 @@ class WebhookServer(object):
         self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
 
     def decide(self, path, request):
+        """``(status or None, warnings)``: the denial (None to allow) and the admission warnings of a request."""
         if path.startswith('/virtualmachines-validate'):
-            return self.virt.admit(request.get('object') or {})
+            return self.virt.admit(request.get('object') or {}), []
+        if path.startswith(kubevirt_cr.UPDATE_PATH):
+            return kubevirt_cr.admit_update(request.get('oldObject') or {}, request.get('object') or {})
+        if path.startswith(kubevirt_cr.CREATE_PATH):
+            existing = self.faults.client.request('GET', KUBEVIRTS.path()).get('items') or []
+            return kubevirt_cr.admit_create(existing)
         if path.startswith('/validate-infrastructure-cluster-x-k8s-io-v1beta1-vspheremachinetemplate'):
-            return capv_template_denial(request)
+            return capv_template_denial(request), []
         if path.startswith('/faults'):
-            return self.faults.review(request, (request.get('userInfo') or {}).get('username'))
-        return {'code': 404, 'reason': 'NotFound', 'message': 'no webhook at %s' % path}
+            return self.faults.review(request, (request.get('userInfo') or {}).get('username')), []
+        return {'code': 404, 'reason': 'NotFound', 'message': 'no webhook at %s' % path}, []
 
     def start(self):
         threading.Thread(target=self.httpd.serve_forever, name='webhooks', daemon=True).start()
