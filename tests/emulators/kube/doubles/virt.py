@@ -158,8 +158,9 @@ class VirtController(object):
             self.emulator.loop.later(self.emulator.controller_delay, 'vm/%s/%s' % key, self._running, key)
 
     def _running(self, key):
-        self._set_status(key, _running_status())
+        # the VMI runs first; the VM's Ready condition follows it (virt-controller copies it from the VMI)
         self._set_vmi_phase(key, 'Running')
+        self._set_status(key, _running_status())
 
     def _reconcile(self, key, settle):
         """Returns True when the VM was scheduled and is starting (the caller makes it Running)."""
