@@ -18,7 +18,7 @@ options:
     default: /
   lock_timeout:
     description:
-      - Seconds to wait for the per-host lock (C(host_root/run/gpuvirt-host.lock)) that serializes gpuvirt.core runs on one host.
+      - Seconds to wait for the per-host lock (C(host_root/run/gpuvirt-host.lock)) that serializes gpuvirt.core runs on one host; more than 0.
     type: int
     default: 60
 notes:

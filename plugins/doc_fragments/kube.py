@@ -57,7 +57,7 @@ options:
     aliases: [key_file]
   request_timeout:
     description:
-      - Seconds to wait for each API request.
+      - Seconds to wait for each API request; more than 0 (checked before the first request).
     type: int
     default: 30
 requirements:

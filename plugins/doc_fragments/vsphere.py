@@ -43,7 +43,7 @@ options:
     default: true
   timeout:
     description:
-      - Seconds to wait for the connection and for each vSphere task.
+      - Seconds to wait for the connection and for each vSphere task; more than 0 (checked before connecting).
     type: int
     default: 600
 requirements:
@@ -85,12 +85,12 @@ options:
     default: none
   maintenance_timeout:
     description:
-      - Seconds EnterMaintenanceMode_Task may wait for the host's VMs to be gone.
+      - Seconds EnterMaintenanceMode_Task may wait for the host's VMs to be gone; more than 0.
     type: int
     default: 600
   reboot_timeout:
     description:
-      - Seconds to wait after RebootHost_Task for the host to be connected again with a new boot time.
+      - Seconds to wait after RebootHost_Task for the host to be connected again with a new boot time; more than 0.
     type: int
     default: 1800
 '''

@@ -238,6 +238,33 @@ def _error_text(exc):
     return text
 
 
+TIMEOUT_OPTIONS = ('request_timeout', 'timeout', 'wait_timeout', 'wait_sleep', 'lock_timeout', 'maintenance_timeout',
+                   'reboot_timeout', 'shutdown_timeout')
+
+
+def check_positive(params, *names):
+    """PlanError naming the first of ``names`` (default: every timeout option) set in ``params`` to 0 or less.
+
+    Seconds to wait must be more than 0: a wait of -1 s times out before it starts (after the writes), and 0
+    turns a poll into a busy loop or makes a request give up at once.
+    """
+    for name in names or TIMEOUT_OPTIONS:
+        value = params.get(name)
+        if value is not None and not isinstance(value, bool) and value <= 0:
+            raise PlanError('%s must be greater than 0 (seconds); got %r' % (name, value), option=name)
+
+
+def require_positive(module, *names):
+    """:func:`check_positive` for modules outside :func:`run` (``fail_json`` naming the option, before any call)."""
+    failure = None
+    try:
+        check_positive(module.params, *names)
+    except PlanError as exc:
+        failure = dict(exc.details, msg=exc.msg)
+    if failure is not None:
+        module.fail_json(**failure)
+
+
 def run(module, observe, plan, result=None):
     """Module glue: ``observe()`` -> ``plan(current)`` -> execute in the module's check mode -> exit.
 

@@ -19,6 +19,11 @@ description:
     the vGPU (or passthrough, or container) resources; fails at once on C(failed), and on timeout says what each node shows.
   - One LIST of the nodes, then one merge patch per node whose labels differ, guarded by the node's C(resourceVersion) and
     retried on 409 Conflict (the GPU Operator writes nodes too).
+  - Every option is checked before the first write (unknown or repeated nodes, vGPU configs, timeouts of 0 or less).
+    When the write to a later node fails, the labels this run already wrote on earlier nodes are put back (where nobody
+    changed them since) and the result says which nodes were restored (RV(undone)) or are still changed (RV(applied)).
+    When the API server cannot be reached while waiting, the module fails with C(changed=true), names the nodes it
+    labelled (RV(nodes_changed)) and says that the outcome on the nodes is unknown.
 author:
   - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
@@ -26,11 +31,11 @@ extends_documentation_fragment:
   - gpuvirt.core.attributes
 options:
   nodes:
-    description: Names of the nodes. All must exist.
+    description: Names of the nodes. All must exist, each listed once. Mutually exclusive with O(label_selector).
     type: list
     elements: str
   label_selector:
-    description: Label selector choosing the nodes (with O(nodes), narrows the nodes listed).
+    description: Label selector choosing the nodes. Mutually exclusive with O(nodes).
     type: str
   workload:
     description: The GPU workload the GPU Operator provisions the nodes for.
@@ -52,11 +57,11 @@ options:
     type: bool
     default: false
   wait_timeout:
-    description: Seconds to wait.
+    description: Seconds to wait; more than 0.
     type: int
     default: 300
   wait_sleep:
-    description: Seconds between two looks at the nodes while waiting.
+    description: Seconds between two looks at the nodes while waiting; more than 0.
     type: float
     default: 2.0
 attributes:
@@ -125,6 +130,26 @@ api_calls:
   description: Kubernetes API requests this run made.
   returned: success
   type: int
+nodes_changed:
+  description: Nodes whose labels this run wrote, when the wait failed or the API server went away while waiting.
+  returned: failure after writes
+  type: list
+  elements: str
+outcome_unknown:
+  description: Nodes whose GPU Operator outcome is unknown because the API server could not be reached while waiting.
+  returned: failure while waiting
+  type: list
+  elements: str
+applied:
+  description: When a label write failed, the label changes still in effect (their undo failed).
+  returned: failure while writing
+  type: list
+  elements: dict
+undone:
+  description: When a label write failed, the label changes of this run that were put back.
+  returned: failure while writing
+  type: list
+  elements: dict
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -147,6 +172,7 @@ def main():
             wait_sleep=dict(type='float', default=2.0),
         ),
         required_one_of=[('nodes', 'label_selector'), ('workload', 'vgpu_config')],
+        mutually_exclusive=[('nodes', 'label_selector')],
         supports_check_mode=True,
     )
     run_gpu_node(module)

@@ -35,6 +35,7 @@ options:
       selector:
         description:
           - PCI C(vendor:device) id in hex, for example V(10DE:2236). Becomes C(pciVendorSelector).
+          - Each selector once; one the CR already permits under another resource name is refused.
           - May be left out with O(state=absent) to remove every entry of O(pci_host_devices[].resource_name).
         type: str
       resource_name:
@@ -85,7 +86,10 @@ options:
   feature_gates:
     description:
       - Feature gates to add to C(developerConfiguration.featureGates) (never removes others). C(HostDevices) is
-        required for C(hostDevices) in VMs; C(GPU) is GA since KubeVirt v1.5.0.
+        required for C(hostDevices) in VMs; C(GPU) is GA since KubeVirt v1.4.0.
+      - Checked against the gates of the KubeVirt release the CR reports in C(status.observedKubeVirtVersion)
+        (v1.0 to v1.9 known): a gate that release does not have, or has discontinued, fails the module before any
+        write (KubeVirt would accept it and do nothing); deprecated and GA gates give a warning.
     type: list
     elements: str
     default: []
@@ -115,7 +119,8 @@ attributes:
   diff_mode:
     support: full
 notes:
-  - Fails, writing nothing, when the KubeVirt CR does not exist or an entry is malformed.
+  - Fails, writing nothing, when the KubeVirt CR does not exist, an entry is malformed, a selector is listed twice (in
+    any spelling) or a feature gate is unknown to the cluster's KubeVirt release.
 '''
 
 EXAMPLES = r'''

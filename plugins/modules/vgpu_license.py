@@ -50,7 +50,14 @@ options:
     choices: [0, 1, 2, 4]
     default: 1
   gridd_conf:
-    description: Further gridd.conf settings, for example C(ServerAddress) for a legacy license server.
+    description:
+      - Further gridd.conf settings, for example C(ServerAddress) for a legacy license server.
+      - Only the settings NVIDIA documents for gridd.conf, spelled as NVIDIA does (C(ServerAddress), C(ServerPort),
+        C(BackupServerAddress), C(BackupServerPort), C(EnableUI), C(LicenseInterval), C(LingerInterval),
+        C(ClientConfigTokenPath), C(ProxyServerAddress), C(ProxyServerPort), C(ProxyUserName),
+        C(ProxyCredentialsFilePath)); C(FeatureType) is O(feature_type).
+      - Checked before anything is written: ports 1 to 65535, C(EnableUI) true or false, C(LicenseInterval) 10 to
+        10080 and C(LingerInterval) 0 to 10080 minutes, addresses without blanks, absolute paths, no line breaks.
     type: dict
     default: {}
   check_cluster_policy:

@@ -69,7 +69,7 @@ options:
     type: bool
     default: false
   shutdown_timeout:
-    description: Seconds to wait for the guest shutdown before powering off.
+    description: Seconds to wait for the guest shutdown before powering off; more than 0.
     type: int
     default: 300
   mmio_size_gb:

@@ -138,13 +138,31 @@ def webhook_causes(spec):
     return causes
 
 
+VMX_KEY = re.compile(r'^[A-Za-z][A-Za-z0-9_.:-]*$')
+DNS_SUBDOMAIN = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
+API_VERSION = re.compile(r'^v[1-9][0-9]*((alpha|beta)[1-9][0-9]*)?$')
+
+
 def vmx_value(key, value):
-    """customVMXKeys is a map of strings; booleans become TRUE/FALSE as .vmx files write them."""
+    """customVMXKeys is a map of strings; booleans become TRUE/FALSE as .vmx files write them. PlanError naming
+    custom_vmx_keys.KEY for a key that is not a .vmx option name or a value that is not one line."""
+    if not isinstance(key, str) or not VMX_KEY.match(key):
+        raise PlanError('custom_vmx_keys key %r is not a .vmx option name (letters, digits, ".", "_", ":" or "-", for '
+                        'example pciPassthru.use64bitMMIO)' % (key,))
     if isinstance(value, bool):
         return 'TRUE' if value else 'FALSE'
     if value is None or isinstance(value, (dict, list)):
         raise PlanError('custom_vmx_keys.%s must be a string, number or boolean, not %r' % (key, value))
+    if '\n' in str(value) or '\r' in str(value) or '"' in str(value):
+        raise PlanError('custom_vmx_keys.%s %r cannot hold a line break or a double quote (one .vmx line)' % (key, value))
     return str(value)
+
+
+def check_name(option, value):
+    """PlanError unless ``value`` is a Kubernetes object name (a DNS subdomain, at most 253 characters)."""
+    if value is not None and (not isinstance(value, str) or len(value) > 253 or not DNS_SUBDOMAIN.match(value)):
+        raise PlanError('%s %r is not a Kubernetes object name: lower-case letters, digits, "-" and ".", starting and '
+                        'ending with a letter or digit, at most 253 characters' % (option, value))
 
 
 def hardware_number(version):
@@ -262,6 +280,8 @@ class TemplateRequest(object):
     """The module's options, validated and normalised (PlanError on the first bad item)."""
 
     def __init__(self, namespace, name, pci_devices, hardware_version=None, custom_vmx_keys=None, machine_deployment=None):
+        for option, value in (('namespace', namespace), ('name', name), ('machine_deployment', machine_deployment)):
+            check_name(option, value)
         self.namespace = namespace
         self.name = name
         if pci_devices is None:
@@ -269,6 +289,8 @@ class TemplateRequest(object):
         if len(pci_devices) > MAX_PCI_DEVICES:
             raise PlanError('pci_devices has %d items; CAPV allows at most %d (v1beta2 schema)' % (len(pci_devices), MAX_PCI_DEVICES))
         self.devices = [normalise_device(i, item or {}) for i, item in enumerate(pci_devices)]
+        if custom_vmx_keys is not None and not isinstance(custom_vmx_keys, dict):
+            raise PlanError('custom_vmx_keys %r is not a mapping of .vmx option names to values' % (custom_vmx_keys,))
         if hardware_version is not None and not HARDWARE_VERSION.match(hardware_version):
             raise PlanError('hardware_version %r is not a VM hardware version: CAPV wants vmx-N, for example vmx-17'
                             % (hardware_version,))

@@ -13,11 +13,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.capv.template import (
-    DEPLOYMENT_GROUP, SOURCE_ANNOTATION, TEMPLATE_GROUP, TemplateRequest, base_name, desired_spec, infrastructure_ref,
+    API_VERSION, DEPLOYMENT_GROUP, SOURCE_ANNOTATION, TEMPLATE_GROUP, TemplateRequest, base_name, desired_spec, infrastructure_ref,
     plan_template, template_name, template_spec)
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube.client import (
     KubeClient, KubeConfigError, KubeError, describe_error, patch_with_retry, path_for)
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError, run
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError, check_positive, run
 
 
 class ConcurrentChange(Exception):
@@ -71,6 +71,10 @@ def run_module(module):
     state = {}
 
     def observe():
+        check_positive(params, 'request_timeout')
+        for option in ('template_api_version', 'deployment_api_version'):
+            if not API_VERSION.match(params[option] or ''):
+                raise PlanError('%s %r is not a Kubernetes API version such as v1beta1' % (option, params[option]))
         request = TemplateRequest(namespace, params['name'], params['pci_devices'], params['hardware_version'],
                                   params['custom_vmx_keys'], params['machine_deployment'])
         state['request'] = request

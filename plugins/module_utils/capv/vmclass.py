@@ -29,7 +29,7 @@ import copy
 import re
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import vgpu
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, check_positive
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.planners import pci_number
 
 DNS_LABEL = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
@@ -93,6 +93,7 @@ class VmClassRequest(object):
     """The module's options, validated (PlanError naming the option)."""
 
     def __init__(self, params):
+        check_positive(params, 'timeout')
         self.id = params['id']
         if not self.id or len(self.id) > 63 or not DNS_LABEL.match(self.id):
             raise PlanError('id %r is not a valid VM class id: a DNS label of a-z, 0-9 and "-", at most 63 characters, '
@@ -112,6 +113,12 @@ class VmClassRequest(object):
         self.vgpu_profiles = None if profiles is None else [normalise_profile(i, p) for i, p in enumerate(profiles)]
         self.passthrough = None if passthrough is None else [normalise_passthrough(i, p or {}) for i, p in enumerate(passthrough)]
         self.namespaces = list(params.get('namespaces') or [])
+        for index, name in enumerate(self.namespaces):
+            if not name or len(name) > 63 or not DNS_LABEL.match(name):
+                raise PlanError('namespaces[%d] %r is not a vSphere Namespace name: a DNS label of a-z, 0-9 and "-", at most '
+                                '63 characters' % (index, name))
+            if name in self.namespaces[:index]:
+                raise PlanError('namespaces[%d] %r is listed twice' % (index, name))
         self.purge_namespaces = bool(params.get('purge_namespaces'))
         self.device_api = params.get('device_api') or 'auto'
 

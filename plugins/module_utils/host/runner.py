@@ -65,6 +65,7 @@ def finish(module, body):
     Ansible does not present a planned refusal as a crash."""
     failure = None
     try:
+        spine.check_positive(module.params)  # lock_timeout, timeout: before any lock or write
         result = body()
     except spine.PlanError as exc:
         failure = (exc.msg, exc.details)

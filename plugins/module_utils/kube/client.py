@@ -119,6 +119,9 @@ class KubeClient(object):
 
     def request(self, method, path, body=None, content_type='application/json', query=None):
         """One API call; returns the decoded JSON body (None when empty). Raises :class:`KubeError`."""
+        timeout = self.params.get('request_timeout')
+        if timeout is not None and timeout <= 0:
+            raise KubeConfigError('request_timeout must be greater than 0 (seconds); got %r' % (timeout,))
         configuration = self.configuration
         url = self.server + path
         query = dict((k, v) for k, v in (query or {}).items() if v not in (None, ''))

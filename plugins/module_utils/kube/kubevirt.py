@@ -18,10 +18,10 @@ import copy
 import re
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import vgpu
-from ansible_collections.gpuvirt.core.plugins.module_utils.kube import gpus
+from ansible_collections.gpuvirt.core.plugins.module_utils.kube import featuregates, gpus
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube.client import (
     KubeClient, KubeConfigError, KubeError, describe_error, patch_with_retry, path_for)
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, run
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, check_positive, run
 
 PCI_SELECTOR = re.compile(r'^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$')
 MDEV_CONFIG_FIELD_SINCE = (1, 8, 0)
@@ -183,12 +183,63 @@ def desired_configuration(cr, pci, mdev, state, feature_gates=None, disable_mdev
     return ({'spec': {'configuration': patch}} if patch else None), before, after, warnings
 
 
+def check_unique(option, raw, entries):
+    """No selector twice in one option (spellings compared after normalising: ``A10-24Q`` = ``NVIDIA A10-24Q``),
+    so one selector never gets two resource names. PlanError naming both items."""
+    selector_key = KINDS[option][1]
+    seen = {}
+    for index, entry in enumerate(entries):
+        if entry.get(selector_key) is None:
+            continue
+        key = entry[selector_key].lower()
+        if key in seen:
+            first = seen[key]
+            spelled = (raw[first].get('selector'), raw[index].get('selector'))
+            if entries[first]['resourceName'] != entry['resourceName']:
+                raise PlanError('%s[%d] (selector %r) and %s[%d] (selector %r) are the same device %s with two resource names, '
+                                '%s and %s; KubeVirt advertises a selector as one resource: keep one of them'
+                                % ((option, first, spelled[0], option, index, spelled[1], entry[selector_key],
+                                    entries[first]['resourceName'], entry['resourceName'])))
+            raise PlanError('%s[%d] (selector %r) repeats %s[%d] (selector %r): list each selector once'
+                            % (option, index, spelled[1], option, first, spelled[0]))
+        seen[key] = index
+
+
+def check_against_cr(cr, option, raw, entries):
+    """With state=present: a selector the CR already permits under another resource name is refused (the CR would
+    list the selector twice); PlanError naming the item and the CR's entry."""
+    field, selector_key = KINDS[option]
+    permitted = (((cr.get('spec') or {}).get('configuration') or {}).get('permittedHostDevices') or {}).get(field) or []
+    for index, entry in enumerate(entries):
+        for existing in permitted:
+            if (str(existing.get(selector_key, '')).lower() == entry[selector_key].lower()
+                    and existing.get('resourceName') != entry['resourceName']):
+                raise PlanError('%s[%d]: selector %r (%s) is already permitted in the KubeVirt CR as resource %s, not %s; '
+                                'remove that entry first (state=absent) or give resource_name %s'
+                                % (option, index, raw[index].get('selector'), entry[selector_key], existing.get('resourceName'),
+                                   entry['resourceName'], existing.get('resourceName')))
+
+
+def check_feature_gates(cr, feature_gates):
+    """Feature gates against the KubeVirt release the CR reports (status.observedKubeVirtVersion): unknown and
+    discontinued gates are a PlanError naming them, deprecated and GA ones warnings. Returns the warnings."""
+    for index, gate in enumerate(feature_gates or []):
+        if gate in (feature_gates or [])[:index]:
+            raise PlanError('feature_gates[%d] %r is listed twice' % (index, gate))
+    errors, warnings = featuregates.check_gates(feature_gates, kubevirt_version(cr))
+    if errors:
+        raise PlanError('; '.join(errors) + ' (nothing was changed)', feature_gate_errors=errors,
+                        kubevirt_version=kubevirt_version(cr))
+    return warnings
+
+
 def wanted_entries(params, nodes):
     """The pci and mdev entries the options ask for (explicit ones first, then discovered). Raises PlanError."""
     removing = params['state'] == 'absent'
     lists = {}
     for option in KINDS:
         lists[option] = [normalise_entry(option, i, e, removing) for i, e in enumerate(params.get(option) or [])]
+        check_unique(option, params.get(option) or [], lists[option])
     warnings = []
     if params.get('discover'):
         if removing:
@@ -217,6 +268,7 @@ def run_module(module):
     outcome = {'object': None, 'conflicts': 0, 'discovered': []}
 
     def observe():
+        check_positive(params, 'request_timeout')
         try:
             nodes = []
             if params['discover']:
@@ -232,6 +284,11 @@ def run_module(module):
 
     def plan(current):
         pci, mdev, warnings = wanted_entries(params, current['nodes'])
+        if params['state'] == 'present':
+            for option, entries in (('pci_host_devices', pci), ('mediated_devices', mdev)):
+                explicit = params.get(option) or []
+                check_against_cr(current['cr'], option, explicit, entries[:len(explicit)])
+        warnings = check_feature_gates(current['cr'], params['feature_gates']) + warnings
         outcome['discovered'] = pci + mdev if params['discover'] else []
         if not pci and not mdev and not params['feature_gates'] and params['disable_mdev_configuration'] is None:
             raise PlanError('nothing to do: give pci_host_devices, mediated_devices, discover=true, feature_gates or '

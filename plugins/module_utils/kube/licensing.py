@@ -20,7 +20,7 @@ import re
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube.client import (
     KubeClient, KubeConfigError, KubeError, describe_error, patch_with_retry, path_for)
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, run
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, check_positive, run
 
 GRIDD_KEY = 'gridd.conf'
 TOKEN_KEY = 'client_configuration_token.tok'
@@ -28,17 +28,73 @@ FEATURE_TYPES = (0, 1, 2, 4)
 _CONF_KEY = re.compile(r'^[A-Za-z][A-Za-z0-9]*$')
 
 
+# The settings NVIDIA documents for gridd.conf (the driver's gridd.conf.template and the NVIDIA License System
+# User Guide, "Configuring a Licensed Client on Linux"): name -> kind of value. FeatureType is the module's
+# feature_type option.
+GRIDD_SETTINGS = {
+    'ServerAddress': 'address', 'ServerPort': 'port',
+    'BackupServerAddress': 'address', 'BackupServerPort': 'port',
+    'EnableUI': 'bool', 'LicenseInterval': (10, 10080), 'LingerInterval': (0, 10080),
+    'ClientConfigTokenPath': 'path',
+    'ProxyServerAddress': 'address', 'ProxyServerPort': 'port', 'ProxyUserName': 'text',
+    'ProxyCredentialsFilePath': 'path',
+}
+
+
+def _setting_value(key, value):
+    """The text of one gridd.conf value; PlanError naming gridd_conf.KEY and the value when it is not valid."""
+    where = 'gridd_conf.%s' % key
+    kind = GRIDD_SETTINGS[key]
+    if value is None or isinstance(value, (dict, list, tuple, set)):
+        raise PlanError('%s %r is not a value gridd.conf can hold (a string, number or boolean)' % (where, value), option=where)
+    if kind == 'bool':
+        if isinstance(value, bool):
+            return str(value).lower()
+        if str(value).upper() not in ('TRUE', 'FALSE'):
+            raise PlanError('%s %r must be true or false (TRUE or FALSE in gridd.conf)' % (where, value), option=where)
+        return str(value)
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    if '\n' in text or '\r' in text:
+        raise PlanError('%s %r contains a line break: each gridd.conf setting is one line' % (where, value), option=where)
+    if kind == 'port' or isinstance(kind, tuple):
+        low, high = (1, 65535) if kind == 'port' else kind
+        if isinstance(value, bool) or not re.match(r'^\d+$', text.strip()) or not low <= int(text) <= high:
+            raise PlanError('%s %r must be a whole number from %d to %d' % (where, value, low, high), option=where)
+        return text.strip()
+    if not text.strip() or (kind != 'text' and re.search(r'\s', text.strip())):
+        raise PlanError('%s %r must be one word without blanks (a host name, address or path)' % (where, value), option=where)
+    if kind == 'path' and not text.startswith('/'):
+        raise PlanError('%s %r must be an absolute path on the node' % (where, value), option=where)
+    return text
+
+
+def check_gridd_conf(extra):
+    """PlanError naming the first bad key or value of the ``gridd_conf`` option; else {key: value text}."""
+    out = {}
+    by_lower = dict((k.lower(), k) for k in GRIDD_SETTINGS)
+    for key in sorted(extra or {}, key=str):
+        shown_key = str(key)
+        if not isinstance(key, str) or not _CONF_KEY.match(key):
+            raise PlanError('gridd_conf key %r is not a gridd.conf setting name: letters and digits only, no blanks, '
+                            'line breaks or "="' % (key,), option='gridd_conf')
+        if key.lower() == 'featuretype':
+            raise PlanError('gridd_conf key %s (%r) is set by the feature_type option (%s); leave it out of gridd_conf'
+                            % (key, extra[key], ', '.join(str(t) for t in FEATURE_TYPES)), option='gridd_conf')
+        if key not in GRIDD_SETTINGS:
+            hint = ('; the setting is spelled %s' % by_lower[key.lower()]) if key.lower() in by_lower else ''
+            raise PlanError('gridd_conf key %s is not a gridd.conf setting NVIDIA documents (%s)%s'
+                            % (shown_key, ', '.join(sorted(GRIDD_SETTINGS)), hint), option='gridd_conf')
+        out[key] = _setting_value(key, extra[key])
+    return out
+
+
 def gridd_conf(feature_type, extra=None):
     """The gridd.conf text: FeatureType first, then the extra keys sorted. PlanError on a bad key or value."""
+    if isinstance(feature_type, bool) or feature_type not in FEATURE_TYPES:
+        raise PlanError('feature_type %r is not a gridd.conf FeatureType: %s' % (feature_type, ', '.join(str(t) for t in FEATURE_TYPES)),
+                        option='feature_type')
     lines = ['# NVIDIA vGPU licensing, written by gpuvirt.core', 'FeatureType=%d' % feature_type]
-    for key in sorted(extra or {}):
-        value = extra[key]
-        if not _CONF_KEY.match(key) or key.lower() == 'featuretype':
-            raise PlanError('gridd_conf key %r is not a gridd.conf setting name (letters and digits; FeatureType is set by '
-                            'feature_type)' % key)
-        value = str(value).lower() if isinstance(value, bool) else str(value)
-        if '\n' in value or '\r' in value:
-            raise PlanError('gridd_conf value of %s contains a line break' % key)
+    for key, value in sorted(check_gridd_conf(extra).items()):
         lines.append('%s=%s' % (key, value))
     return '\n'.join(lines) + '\n'
 
@@ -135,15 +191,14 @@ def run_module(module):
     path = path_for('v1', plural, name, namespace)
     target = '%s/%s/%s' % (kind, namespace, name)
     desired = {}
-    if params['state'] == 'present':
-        try:
-            token = read_token(params)
-        except PlanError as exc:
-            module.fail_json(msg=exc.msg)
-        module.no_log_values.add(token)
-        desired = {GRIDD_KEY: gridd_conf(params['feature_type'], params['gridd_conf']), TOKEN_KEY: token}
 
     def observe():
+        # every option is checked here, inside run (a PlanError is a clean failure naming the option), before any call
+        check_positive(params, 'request_timeout')
+        if params['state'] == 'present':
+            token = read_token(params)
+            module.no_log_values.add(token)
+            desired.update({GRIDD_KEY: gridd_conf(params['feature_type'], params['gridd_conf']), TOKEN_KEY: token})
         try:
             existing = client.get_optional(path)
             policies = client.get_optional('/apis/nvidia.com/v1/clusterpolicies') if params['check_cluster_policy'] else None

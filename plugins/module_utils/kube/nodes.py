@@ -13,15 +13,18 @@ MIG-backed vGPUs are not supported with KubeVirt (seed 003).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import re
 import time
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import vgpu
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube import gpus
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube.client import (
     KubeClient, KubeConfigError, KubeError, describe_error, patch_with_retry, path_for)
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, run
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, check_positive, run
 
 NODES_PATH = '/api/v1/nodes'
+# a Kubernetes label value: at most 63 characters, alphanumerics with "-", "_", "." inside
+LABEL_VALUE = re.compile(r'^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$')
 
 
 def select_nodes(items, names=None):
@@ -38,6 +41,9 @@ def select_nodes(items, names=None):
 
 def config_label(vgpu_config, validate=True):
     """The ``nvidia.com/vgpu.config`` value for a user spelling: ``default`` or the short type (``A10-4Q``)."""
+    if not vgpu_config or len(vgpu_config) > 63 or (not validate and not LABEL_VALUE.match(vgpu_config)):
+        raise PlanError('vgpu_config %r cannot be a node label value (1 to 63 letters, digits, "-", "_" or "." starting '
+                        'and ending with a letter or digit)' % (vgpu_config,), option='vgpu_config')
     if vgpu_config == 'default' or not validate:
         return vgpu_config, None
     try:
@@ -188,15 +194,24 @@ def run_gpu_node(module):
     params = module.params
     client = KubeClient(params)
     selector = params['label_selector']
-    state = {'after': None, 'conflicts': 0}
+    state = {'after': None, 'conflicts': 0, 'written': []}
 
     def list_nodes():
         return client.list(NODES_PATH, label_selector=selector)['items']
 
     def observe():
+        check_positive(params, 'wait_timeout', 'wait_sleep', 'request_timeout')
+        for index, name in enumerate(params['nodes'] or []):
+            if not name or name in params['nodes'][:index]:
+                raise PlanError('nodes[%d] %r is %s' % (index, name, 'listed twice' if name else 'empty'), option='nodes')
         try:
             items = list_nodes()
-        except (KubeError, KubeConfigError) as exc:
+        except KubeError as exc:
+            if exc.status == 400 and selector:
+                raise PlanError('label_selector %r is not a label selector the API server accepts: %s' % (selector, exc.message),
+                                option='label_selector')
+            _observe_error(exc)
+        except KubeConfigError as exc:
             _observe_error(exc)
         nodes = select_nodes(items, params['nodes'])
         if not nodes:
@@ -211,7 +226,7 @@ def run_gpu_node(module):
             path = path_for('v1', 'nodes', name)
             before = dict((k, gpus.labels(node).get(k)) for k in wanted)
 
-            def apply(node=node, wanted=wanted, path=path):
+            def apply(node=node, wanted=wanted, path=path, name=name):
                 first = {'node': node}
 
                 def read():
@@ -223,9 +238,21 @@ def run_gpu_node(module):
                     return {'metadata': {'labels': diff}} if diff else None
                 obj, conflicts = patch_with_retry(client, path, read, build)
                 state['conflicts'] += conflicts
+                state['written'].append(name)
                 return obj
+
+            def undo(wanted=wanted, old=tuple(before.items()), path=path, name=name):
+                """Put back the labels this run changed, where nobody changed them since (a later node failed)."""
+                old = dict(old)
+
+                def build(current):
+                    labels = gpus.labels(current)
+                    diff = dict((k, old[k]) for k, v in wanted.items() if labels.get(k) == v and old[k] != v)
+                    return {'metadata': {'labels': diff}} if diff else None
+                patch_with_retry(client, path, lambda: client.get(path), build)
+                state['written'].remove(name)
             result.add('label', 'Node/%s' % name, before={'labels': before}, after={'labels': dict(wanted)},
-                       apply=apply, details={'labels': dict(wanted)})
+                       apply=apply, undo=undo, details={'labels': dict(wanted)})
         return result
 
     def result(nodes, execution):
@@ -249,7 +276,16 @@ def run_gpu_node(module):
                 except PlanError as exc:
                     exc.details['changed'] = execution.changed  # the labels were written; only the wait failed
                     exc.details['changes'] = execution.plan.describe()
+                    exc.details['nodes_changed'] = list(state['written'])
                     raise
+                except (KubeError, KubeConfigError) as exc:  # the API server went away after the writes
+                    raise PlanError(
+                        '%s; then, while waiting for the GPU Operator, %s: whether the GPU Operator finished on %s is unknown '
+                        '(run again to wait, nothing more will be written)'
+                        % ('labels written on node(s) %s' % ', '.join(state['written']) if state['written'] else 'no label was written',
+                           describe_error(exc, 'the Kubernetes API could not be read'), ', '.join(names)),
+                        changed=execution.changed, changes=execution.plan.describe(), nodes_changed=list(state['written']),
+                        outcome_unknown=names)
             else:  # the PATCH answers are the nodes as written: no second LIST
                 final.update((c.target[len('Node/'):], c.result) for c in execution.applied)
         summaries = [gpus.summary(final[name]) for name in names if name in final]

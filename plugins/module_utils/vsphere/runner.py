@@ -9,7 +9,7 @@ __metaclass__ = type
 import functools
 import traceback
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, run
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, require_positive, run
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere import planners
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.connection import Session, api_version, pyvmomi
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.inventory import Inventory
@@ -18,6 +18,7 @@ from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.query import 
 
 def with_session(module, body):
     """Open a session, run ``body(session)``, always log out; connection errors become fail_json."""
+    require_positive(module)  # timeout, maintenance_timeout, reboot_timeout, shutdown_timeout: before connecting
     try:
         with Session(module.params) as session:
             body(session)

@@ -280,7 +280,8 @@ def test_modules_produce_what_the_runbook_kubectl_steps_produce(kube, playbook, 
 
 # -- bad input: the real server's refusals reach the user as clear module errors -----------------------------------
 @pytest.mark.parametrize('task, words', [
-    # a label value the API server refuses (metadata.labels validation)
+    # a label value the API server would refuse (metadata.labels validation): since issue 18 the module's plan
+    # refuses it first, naming the option and the value
     ('''
      - gpuvirt.core.k8s_gpu_node:
          nodes: [gpu-1]
@@ -289,7 +290,7 @@ def test_modules_produce_what_the_runbook_kubectl_steps_produce(kube, playbook, 
          validate_vgpu_config: false
        register: out
        ignore_errors: true
-     ''', ('Node/gpu-1', 'metadata.labels', 'A10 4Q')),
+     ''', ('vgpu_config', 'A10 4Q', 'label value')),
     # an object name the API server refuses (DNS-1123)
     ('''
      - gpuvirt.core.vgpu_license:
