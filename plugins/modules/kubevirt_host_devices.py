@@ -88,7 +88,7 @@ options:
       - Feature gates to add to C(developerConfiguration.featureGates) (never removes others). C(HostDevices) is
         required for C(hostDevices) in VMs; C(GPU) is GA since KubeVirt v1.4.0.
       - Checked against the gates of the KubeVirt release the CR reports in C(status.observedKubeVirtVersion)
-        (v1.0 to v1.9 known): a gate that release does not have, or has discontinued, fails the module before any
+        (v1.0 to v1.9 known). A gate that release does not have, or has discontinued, fails the module before any
         write (KubeVirt would accept it and do nothing); deprecated and GA gates give a warning.
     type: list
     elements: str

@@ -56,7 +56,7 @@ options:
         C(BackupServerAddress), C(BackupServerPort), C(EnableUI), C(LicenseInterval), C(LingerInterval),
         C(ClientConfigTokenPath), C(ProxyServerAddress), C(ProxyServerPort), C(ProxyUserName),
         C(ProxyCredentialsFilePath)); C(FeatureType) is O(feature_type).
-      - Checked before anything is written: ports 1 to 65535, C(EnableUI) true or false, C(LicenseInterval) 10 to
+      - Checked before anything is written. Ports 1 to 65535, C(EnableUI) true or false, C(LicenseInterval) 10 to
         10080 and C(LingerInterval) 0 to 10080 minutes, addresses without blanks, absolute paths, no line breaks.
     type: dict
     default: {}
