@@ -242,6 +242,15 @@ TIMEOUT_OPTIONS = ('request_timeout', 'timeout', 'wait_timeout', 'wait_sleep', '
                    'reboot_timeout', 'shutdown_timeout')
 
 
+def check_not_negative(params, *names):
+    """PlanError naming the first of ``names`` set in ``params`` below 0: for the options where 0 means "do not
+    wait" (the host lock, sriov-manage's retries), a negative number of seconds means nothing."""
+    for name in names:
+        value = params.get(name)
+        if value is not None and not isinstance(value, bool) and value < 0:
+            raise PlanError('%s must be 0 (do not wait) or more (seconds); got %r' % (name, value), option=name)
+
+
 def check_positive(params, *names):
     """PlanError naming the first of ``names`` (default: every timeout option) set in ``params`` to 0 or less.
 

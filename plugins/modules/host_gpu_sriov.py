@@ -44,7 +44,7 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to keep re-running C(sriov-manage) until the VFs are really there (or gone); more than 0.
+      - Seconds to keep re-running C(sriov-manage) until the VFs are really there (or gone); 0 runs it once without retrying; a negative value is refused.
     type: int
     default: 60
   retry_delay:

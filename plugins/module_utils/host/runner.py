@@ -65,7 +65,8 @@ def finish(module, body):
     Ansible does not present a planned refusal as a crash."""
     failure = None
     try:
-        spine.check_positive(module.params)  # lock_timeout, timeout: before any lock or write
+        # lock_timeout, timeout: before any lock or write; 0 is "try once, do not wait" on a host
+        spine.check_not_negative(module.params, 'lock_timeout', 'timeout')
         result = body()
     except spine.PlanError as exc:
         failure = (exc.msg, exc.details)

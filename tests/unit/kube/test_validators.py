@@ -2,7 +2,7 @@
 import pytest
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube import featuregates, kubevirt, licensing
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError, check_positive
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError, check_not_negative, check_positive
 
 
 @pytest.mark.parametrize('extra, words', [
@@ -110,3 +110,12 @@ def test_timeouts_must_be_positive(params, name):
     assert info.value.msg.startswith('%s must be greater than 0' % name) and repr(list(params.values())[0]) in info.value.msg
     check_positive({name: 1, 'other_timeout': -1})
     check_positive({name: None})
+
+
+def test_host_waits_may_be_zero_but_not_negative():
+    """On a host, lock_timeout 0 tries the lock once and timeout 0 runs sriov-manage once: both are meaningful."""
+    check_not_negative({'lock_timeout': 0, 'timeout': 0}, 'lock_timeout', 'timeout')
+    for name in ('lock_timeout', 'timeout'):
+        with pytest.raises(PlanError) as info:
+            check_not_negative({name: -1}, 'lock_timeout', 'timeout')
+        assert info.value.msg.startswith('%s must be 0 (do not wait) or more' % name)
