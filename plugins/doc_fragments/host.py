@@ -18,7 +18,8 @@ options:
     default: /
   lock_timeout:
     description:
-      - Seconds to wait for the per-host lock (C(host_root/run/gpuvirt-host.lock)) that serializes gpuvirt.core runs on one host; 0 tries once without waiting; a negative value is refused.
+      - Seconds to wait for the per-host lock (C(host_root/run/gpuvirt-host.lock)) that serializes gpuvirt.core runs on one host.
+      - 0 tries the lock once without waiting; a negative value is refused.
     type: int
     default: 60
 notes:
