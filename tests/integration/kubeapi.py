@@ -17,11 +17,12 @@ class Client(Rest):
     """Requests as the kubeconfig's user (they are in the world's request log, like the modules' own)."""
 
     @classmethod
-    def from_kubeconfig(cls, kubeconfig):
+    def from_kubeconfig(cls, kubeconfig, ca_file=None):
+        """A client from the kubeconfig; ``ca_file`` (the world's CA) saves writing its CA data to a file."""
         with open(kubeconfig) as stream:
             config = json.load(stream)
         cluster = config['clusters'][0]['cluster']
-        ca_file = cluster.get('certificate-authority')
+        ca_file = ca_file or cluster.get('certificate-authority')
         if not ca_file:
             fd, ca_file = tempfile.mkstemp(prefix='gpuvirt-world-ca-', suffix='.crt')
             with os.fdopen(fd, 'wb') as stream:

@@ -18,6 +18,16 @@ from .conftest import REPO, free_port
 from .test_modules import TOKEN, play
 
 KV_PATH = '/apis/kubevirt.io/v1/namespaces/kubevirt/kubevirts/kubevirt'
+# seed 003's licensing ConfigMap, as the vgpu_license task that makes it
+LICENSE_TASK = '''
+        - gpuvirt.core.vgpu_license:
+            namespace: gpu-operator
+            name: licensing-config
+            kind: ConfigMap
+            token: "{{ token }}"
+            feature_type: 1
+            check_cluster_policy: false
+'''
 
 
 def kubectl(kube, *args, stdin=None, check=True):
@@ -229,14 +239,7 @@ def test_runbook_kubectl_steps_leave_nothing_for_the_modules_to_change(kube, pla
         - gpuvirt.core.kubevirt_host_devices:
             feature_gates: [HostDevices, DisableMDEVConfiguration]
           register: kubevirt
-        - gpuvirt.core.vgpu_license:
-            namespace: gpu-operator
-            name: licensing-config
-            kind: ConfigMap
-            token: "{{ token }}"
-            feature_type: 1
-            check_cluster_policy: false
-          register: license
+''' + LICENSE_TASK + '''          register: license
         ''', registered=('node', 'kubevirt', 'license')), kube, extra_vars={'token': TOKEN})
     assert run.rc == 0, run.output
     for name in ('node', 'kubevirt', 'license'):
@@ -263,14 +266,7 @@ def test_modules_produce_what_the_runbook_kubectl_steps_produce(kube, playbook, 
             'nvidia.com/vgpu.config=A10-4Q')
     assert [w for w in kube.control.writes() if w['path'] == '/api/v1/nodes/gpu-1'] == [] or \
         get_json(kube, 'node', 'gpu-1')['metadata']['labels']['nvidia.com/vgpu.config'] == 'A10-4Q'
-    license_run = playbook(play('''
-        - gpuvirt.core.vgpu_license:
-            namespace: gpu-operator
-            name: licensing-config
-            kind: ConfigMap
-            token: "{{ token }}"
-            feature_type: 1
-            check_cluster_policy: false
+    license_run = playbook(play(LICENSE_TASK + '''\
           register: out
         '''), kube, extra_vars={'token': TOKEN})
     assert license_run.rc == 0, license_run.output

@@ -16,8 +16,8 @@ import yaml
 
 from tests.emulators import charts
 from tests.emulators.kube import EmulatorControl, binaries, crds
-from tests.emulators.kube.rest import ApiError, Rest
 from tests.integration.kube.conftest import free_port, start_emulator, stop_emulator
+from tests.integration.kubeapi import Client
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VENV_BIN = os.path.dirname(sys.executable)
@@ -32,25 +32,6 @@ for arg in "$@"; do printf '%%s\\0' "$arg"; done >> '%(log)s'
 printf '\\n' >> '%(log)s'
 exec '%(helm)s' "$@"
 """
-
-
-class Api(Rest):
-    """The world's API as the kubeconfig's user; ``get`` answers None on 404."""
-
-    @classmethod
-    def from_kubeconfig(cls, kubeconfig, ca_file):
-        with open(kubeconfig) as stream:
-            config = json.load(stream)
-        return cls(config['clusters'][0]['cluster']['server'], config['users'][0]['user']['token'], ca_file,
-                   user_agent='gpuvirt-tests')
-
-    def get(self, path, **query):
-        try:
-            return self.request('GET', path, query=query or None)
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
 
 
 def stale_crd():
@@ -89,7 +70,7 @@ class Lab(object):
             self.emulator = start_emulator(work, nodes=nodes, extra=['--no-cluster-policy', '--delay', '0.2'])
             self.kubeconfig = self.emulator.kubeconfig
             self.control = EmulatorControl(self.emulator.port)
-            self.api = Api.from_kubeconfig(self.kubeconfig, self.control.state['ca'])
+            self.api = Client.from_kubeconfig(self.kubeconfig, self.control.state['ca'])
             password_file = work / 'repo-password'
             password_file.write_text(password + '\n')
             os.chmod(str(password_file), 0o600)
