@@ -6,6 +6,7 @@ serving and client certificates, mode 0600 keys), ``etcd/`` (data), ``tokens.csv
 bench/kube_calls.py), the logs of each process and ``state.json`` (PIDs, ports, paths) that ``down`` and
 :class:`tests.emulators.kube.EmulatorControl` read.
 """
+import base64
 import json
 import os
 import secrets
@@ -90,7 +91,6 @@ def _wait(what, check, process, log_path, timeout):
 
 def write_kubeconfig(path, server, ca_file, token):
     with open(ca_file, 'rb') as stream:
-        import base64  # pylint: disable=import-outside-toplevel
         ca_data = base64.b64encode(stream.read()).decode()
     config = {
         'apiVersion': 'v1', 'kind': 'Config', 'preferences': {},
