@@ -115,31 +115,62 @@ class Plan(object):
         return {'before': before, 'after': after}
 
 
-class PlanError(Exception):
-    """The desired state is impossible or the input is invalid. Raised before the first write.
+class GpuvirtError(Exception):
+    """Base of the three ways a run can fail; ``msg`` is the message, ``details`` extra result keys.
+
+    - :class:`PlanError`: refused before the first write (bad input, impossible state, state that could not be read);
+    - :class:`ApplyError` and :class:`WaitError`: failed during apply (a change failed; or the writes went in and what
+      had to follow them, such as a wait, failed);
+    - :class:`OutcomeUnknown`: a request was sent and no answer came; whether it took effect is unknown until the state
+      is read again, which :func:`run` does.
+    """
+
+    def __init__(self, msg, **details):
+        super(GpuvirtError, self).__init__(msg)
+        self.msg = msg
+        self.details = details
+
+    def report(self):
+        """Result keys for ``fail_json``."""
+        return dict(self.details, msg=self.msg)
+
+
+class PlanError(GpuvirtError):
+    """The desired state is impossible, the input is invalid or the current state could not be read. Raised before
+    the first write.
 
     ``msg`` says what was asked, what was found and what to do; ``details`` are returned to the user as
     extra result keys (e.g. ``valid_profiles``).
     """
 
-    def __init__(self, msg, **details):
-        super(PlanError, self).__init__(msg)
-        self.msg = msg
-        self.details = details
+
+class WaitError(GpuvirtError):
+    """The writes went in; what had to follow them (waiting for an operator, a task, a reboot) failed.
+    :func:`run` adds ``changed`` and ``changes`` for the writes."""
 
 
-class ApplyError(Exception):
-    """A change failed while applying; the system is in the state described by the attributes.
+class OutcomeUnknown(GpuvirtError):
+    """A request was sent and no answer came (timeout, connection reset): it may or may not have taken effect.
 
-    ``failed``: the change that raised, ``error``: its exception text, ``applied``: the changes that
-    succeeded and are still in effect, ``undone``: changes that succeeded and were reverted,
-    ``undo_failed``: ``(change, error text)`` for reverts that failed (still in effect),
-    ``not_undoable``: succeeded, have no undo, still in effect, ``not_started``: never attempted.
+    Raised by a change's ``apply`` (then :func:`execute` reports it as the failed change of an :class:`ApplyError`) or
+    by :meth:`Operation.after_apply`. :func:`run` reads the state again and reports what it finds.
     """
 
-    def __init__(self, failed, error, applied, undone, undo_failed, not_undoable, not_started):
+
+class ApplyError(GpuvirtError):
+    """A change failed while applying; the system is in the state described by the attributes.
+
+    ``failed``: the change that raised, ``error``: its exception text, ``cause``: the exception, ``applied``: the
+    changes that succeeded and are still in effect (including those in ``undo_failed`` and ``not_undoable``),
+    ``undone``: changes that succeeded and were reverted, ``undo_failed``: ``(change, error text)`` for reverts that
+    failed (still in effect), ``not_undoable``: succeeded, have no undo, still in effect, ``not_started``: never
+    attempted.
+    """
+
+    def __init__(self, failed, error, applied, undone, undo_failed, not_undoable, not_started, cause=None):
         self.failed = failed
         self.error = error
+        self.cause = cause
         self.applied = applied
         self.undone = undone
         self.undo_failed = undo_failed
@@ -151,6 +182,11 @@ class ApplyError(Exception):
     def clean(self):
         """True when every applied change was reverted: the system is as it was before the run."""
         return not self.applied
+
+    @property
+    def outcome_unknown(self):
+        """True when the failed change's request got no answer: it may have taken effect."""
+        return isinstance(self.cause, OutcomeUnknown)
 
     def message(self):
         msg = 'failed to %s %s: %s' % (self.failed.action, self.failed.target, self.error)
@@ -166,14 +202,23 @@ class ApplyError(Exception):
         return msg
 
     def report(self):
-        """Result keys describing the state left behind."""
-        return {
+        """Result keys describing the state left behind (``changed`` is true when anything is still in effect)."""
+        out = dict(self.details)
+        if isinstance(self.cause, GpuvirtError):
+            for key, value in self.cause.details.items():
+                out.setdefault(key, value)
+        out.update({
+            'msg': self.message(),
+            'changed': bool(self.applied),
             'failed_change': self.failed.describe(),
             'applied': [c.describe() for c in self.applied],
             'undone': [c.describe() for c in self.undone],
+            'undo_failed': [dict(c.describe(), error=e) for c, e in self.undo_failed],
+            'not_undoable': [c.describe() for c in self.not_undoable],
             'not_started': [c.describe() for c in self.not_started],
             'state_restored': self.clean,
-        }
+        })
+        return out
 
 
 class Outcome(object):
@@ -213,7 +258,7 @@ def execute(plan, check_mode=False):
             error = _error_text(exc)
             undone, undo_failed, not_undoable = _rollback(applied)
             still = [c for c in applied if c not in undone]
-            raise ApplyError(change, error, still, undone, undo_failed, not_undoable, plan.changes[index + 1:])
+            raise ApplyError(change, error, still, undone, undo_failed, not_undoable, plan.changes[index + 1:], cause=exc)
         applied.append(change)
     return Outcome(plan, applied, check_mode)
 
@@ -234,8 +279,9 @@ def _rollback(applied):
 
 
 def _error_text(exc):
-    text = str(exc) or exc.__class__.__name__
-    return text
+    if isinstance(exc, GpuvirtError):
+        return exc.msg
+    return str(exc) or exc.__class__.__name__
 
 
 TIMEOUT_OPTIONS = ('request_timeout', 'timeout', 'wait_timeout', 'wait_sleep', 'lock_timeout', 'maintenance_timeout',
@@ -264,39 +310,175 @@ def check_positive(params, *names):
 
 
 def require_positive(module, *names):
-    """:func:`check_positive` for modules outside :func:`run` (``fail_json`` naming the option, before any call)."""
+    """Transitional (until every module runs an :class:`Operation`): :func:`check_positive` then ``fail_json``."""
     failure = None
     try:
         check_positive(module.params, *names)
     except PlanError as exc:
-        failure = dict(exc.details, msg=exc.msg)
+        failure = exc.report()
     if failure is not None:
         module.fail_json(**failure)
 
 
-def run(module, observe, plan, result=None):
-    """Module glue: ``observe()`` -> ``plan(current)`` -> execute in the module's check mode -> exit.
+class Operation(object):
+    """What one module does, in the order :func:`run` calls it. Subclass it once per module (``operations/<module>.py``).
 
-    ``observe`` takes no arguments and returns the current state; ``plan`` takes it and returns a
-    :class:`Plan`; ``result`` (optional) takes ``(current, outcome)`` and returns extra result keys (for
-    instance the state after the change, or ``created``/``removed`` lists). :class:`PlanError` and
-    :class:`ApplyError` become ``fail_json`` with a clear message; any other exception also fails cleanly,
-    with the traceback kept in ``exception`` for ``-vvv`` only.
+    1. :attr:`positive` / :attr:`not_negative`: option names checked by :func:`check_positive` /
+       :func:`check_not_negative` before anything else; then :meth:`validate` (input checks that need no system);
+    2. :meth:`session`: a context manager held from observe to the result (the vSphere login, the host lock, an API
+       client); what it yields is kept in ``self.session_value``;
+    3. :meth:`observe` -> current state; :meth:`plan` (current) -> :class:`Plan`; both may raise :class:`PlanError`;
+    4. :func:`execute` in the module's check mode; :meth:`after_apply` (current, outcome) runs only when something was
+       applied and not in check mode (waits, reboots); it may raise :class:`WaitError` or :class:`OutcomeUnknown`;
+    5. :meth:`result` (current, outcome) -> extra result keys; on a failure after observe, :meth:`failure_details`
+       (current, error) -> extra keys describing the state left behind (the session is still open).
+
+    ``self.check_mode`` is the module's check mode; read it there, not on the module. An info module sets
+    :attr:`reads_only`: :func:`run` then calls observe and ``result(current, None)`` only, and reports
+    ``changed=false``.
     """
-    failure = None  # fail_json is called outside the except blocks: ansible-core shows a pending exception's traceback
+
+    positive = ()
+    not_negative = ()
+    reads_only = False
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.session_value = None
+
+    def validate(self):
+        """Input checks that need no connection; raise :class:`PlanError`."""
+
+    def session(self):
+        """A context manager around observe .. result (default: none)."""
+        return _NoSession()
+
+    def observe(self):
+        """The current state, read in as few calls as the API allows."""
+        raise NotImplementedError
+
+    def plan(self, current):
+        """A :class:`Plan` from the options and ``current``; pure apart from building the changes' callables."""
+        raise NotImplementedError
+
+    def after_apply(self, current, outcome):
+        """Runs after a successful apply that changed something (never in check mode): waits and follow-ups."""
+
+    def result(self, current, outcome):
+        """Extra result keys on success."""
+        return {}
+
+    def failure_details(self, current, error):
+        """Extra result keys when ``error`` (:class:`ApplyError`, :class:`WaitError` or :class:`OutcomeUnknown`)
+        happened after observe: typically the state read again."""
+        return {}
+
+
+class _NoSession(object):
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+class _FunctionOperation(Operation):
+    """The ``run(module, observe, plan, result)`` form: an :class:`Operation` made of three functions."""
+
+    def __init__(self, module, observe, plan, result=None):
+        super(_FunctionOperation, self).__init__(module)
+        self._observe, self._plan, self._result = observe, plan, result
+
+    def observe(self):
+        return self._observe()
+
+    def plan(self, current):
+        return self._plan(current)
+
+    def result(self, current, outcome):
+        return self._result(current, outcome) if self._result is not None else {}
+
+
+def _reread(operation, error):
+    """After an unknown outcome: observe and plan again; the result keys saying what was found."""
     try:
-        current = observe()
-        the_plan = plan(current)
-        outcome = execute(the_plan, module.check_mode)
+        found = operation.observe()
+        remaining = operation.plan(found)
+    except Exception as exc:  # pylint: disable=broad-except
+        return {'reread_error': _error_text(exc)}, None
+    return {'remaining_changes': remaining.describe()}, found
+
+
+def _changes_made(outcome):
+    return {'changed': outcome.changed, 'changes': outcome.plan.describe()}
+
+
+def perform(module, operation):
+    """Everything :func:`run` does but the exit: the result dict, or a :class:`GpuvirtError` / other exception."""
+    params = module.params
+    if operation.positive:
+        check_positive(params, *operation.positive)
+    if operation.not_negative:
+        check_not_negative(params, *operation.not_negative)
+    operation.validate()
+    with operation.session() as value:
+        operation.session_value = value
+        current = operation.observe()
+        if operation.reads_only:
+            out = {'changed': False}
+            out.update(operation.result(current, None))
+            return out
+        the_plan = operation.plan(current)
+        try:
+            outcome = execute(the_plan, operation.check_mode)
+        except ApplyError as exc:
+            if exc.outcome_unknown:
+                found, current_after = _reread(operation, exc)
+                exc.details.update(found)
+                exc.details['outcome_unknown'] = [exc.failed.target]
+                if current_after is not None:
+                    current = current_after
+            exc.details.update(operation.failure_details(current, exc))
+            raise
+        if outcome.applied:
+            try:
+                operation.after_apply(current, outcome)
+            except GpuvirtError as exc:
+                for key, value in _changes_made(outcome).items():
+                    exc.details.setdefault(key, value)
+                if isinstance(exc, OutcomeUnknown):
+                    exc.details.update(_reread(operation, exc)[0])
+                exc.details.update(operation.failure_details(current, exc))
+                raise
         out = outcome.result(diff=module._diff)  # pylint: disable=protected-access
-        if result is not None:
-            out.update(result(current, outcome))
+        out.update(operation.result(current, outcome))
         for warning in the_plan.warnings:
             module.warn(warning)
-    except PlanError as exc:
-        failure = dict(exc.details, msg=exc.msg)
-    except ApplyError as exc:
-        failure = dict(exc.report(), msg=exc.message(), changed=bool(exc.applied))
+    return out
+
+
+def run(module, operation, plan=None, result=None):
+    """Module glue, the one exit path: ``operation`` (an :class:`Operation` subclass or instance) through
+    :func:`perform`, then ``exit_json``, or ``fail_json`` with the error's result keys.
+
+    :class:`GpuvirtError` becomes ``fail_json`` with its message and :meth:`~GpuvirtError.report`; any other exception
+    also fails cleanly, with the traceback kept in ``exception`` for ``-vvv`` only. ``fail_json`` is called outside
+    the ``except`` blocks: ansible-core shows a pending exception's traceback.
+
+    The older form ``run(module, observe, plan, result)`` (three functions) is still accepted.
+    """
+    if plan is not None:
+        operation = _FunctionOperation(module, operation, plan, result)
+    elif isinstance(operation, type):
+        operation = operation(module)
+    failure = None
+    try:
+        out = perform(module, operation)
+    except GpuvirtError as exc:
+        failure = exc.report()
     except Exception as exc:  # pylint: disable=broad-except
         failure = dict(msg='%s: %s' % (exc.__class__.__name__, exc), exception=traceback.format_exc())
     if failure is not None:

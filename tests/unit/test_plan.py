@@ -1,5 +1,6 @@
 """The observe -> plan -> check | apply spine, proven on a toy in-memory key/value target."""
 import json
+import sys
 
 import pytest
 
@@ -141,11 +142,13 @@ def test_change_needs_action_and_target():
 class FakeModule(object):
     """Just what plan.run uses of AnsibleModule."""
 
-    def __init__(self, check_mode=False, diff=True):
+    def __init__(self, check_mode=False, diff=True, params=None):
         self.check_mode = check_mode
         self._diff = diff
+        self.params = dict(params or {})
         self.warnings = []
         self.exit = None
+        self.pending_exception = None
 
     def warn(self, text):
         self.warnings.append(text)
@@ -155,6 +158,7 @@ class FakeModule(object):
         raise SystemExit(0)
 
     def fail_json(self, **kwargs):
+        self.pending_exception = sys.exc_info()[0]
         self.exit = ('fail', kwargs)
         raise SystemExit(1)
 
@@ -210,3 +214,175 @@ def test_run_unexpected_error_fails_cleanly():
         spine.run(module, observe, lambda current: spine.Plan())
     kind, res = module.exit
     assert kind == 'fail' and res['msg'].startswith('KeyError') and 'Traceback' in res['exception']
+
+
+# --- plan.Operation: the one lifecycle -------------------------------------------------------------------------
+
+class StoreOperation(spine.Operation):
+    """A toy module: sets ``desired`` in a Store, with a session, a wait and failure details."""
+
+    positive = ('wait_timeout',)
+    events = None
+
+    def __init__(self, module, store, desired, wait=None):
+        super(StoreOperation, self).__init__(module)
+        self.store, self.desired, self.wait = store, desired, wait
+        self.events = []
+
+    def validate(self):
+        self.events.append('validate')
+        if 'bad' in self.desired:
+            raise spine.PlanError('desired key bad is not allowed', option='desired')
+
+    def session(self):
+        operation = self
+
+        class Session(object):
+            def __enter__(self):
+                operation.events.append('enter')
+                return 'token'
+
+            def __exit__(self, *exc_info):
+                operation.events.append('exit')
+                return False
+        return Session()
+
+    def observe(self):
+        self.events.append('observe:%s' % self.session_value)
+        return dict(self.store.data)
+
+    def plan(self, current):
+        return plan_store(self.store, self.desired)
+
+    def after_apply(self, current, outcome):
+        self.events.append('after_apply')
+        if self.wait is not None:
+            raise self.wait
+
+    def result(self, current, outcome):
+        return {'after': dict(self.store.data)}
+
+    def failure_details(self, current, error):
+        return {'found': dict(self.store.data)}
+
+
+def test_operation_lifecycle_order_and_session_closed():
+    store = Store({'a': 1})
+    module = FakeModule(params={'wait_timeout': 5})
+    operation = StoreOperation(module, store, {'a': 2})
+    with pytest.raises(SystemExit):
+        spine.run(module, operation)
+    assert operation.events == ['validate', 'enter', 'observe:token', 'after_apply', 'exit']
+    kind, res = module.exit
+    assert kind == 'exit' and res['changed'] is True and res['after'] == {'a': 2}
+
+
+def test_operation_after_apply_skipped_in_check_mode_and_when_nothing_changed():
+    for module, desired in ((FakeModule(check_mode=True, params={'wait_timeout': 5}), {'a': 2}),
+                            (FakeModule(params={'wait_timeout': 5}), {'a': 1})):
+        store = Store({'a': 1})
+        operation = StoreOperation(module, store, desired, wait=spine.WaitError('never'))
+        with pytest.raises(SystemExit):
+            spine.run(module, operation)
+        assert 'after_apply' not in operation.events and module.exit[0] == 'exit' and store.writes == []
+
+
+def test_operation_refusals_before_session_and_outside_except():
+    store = Store({'a': 1})
+    module = FakeModule(params={'wait_timeout': 0})
+    operation = StoreOperation(module, store, {'a': 2})
+    with pytest.raises(SystemExit):
+        spine.run(module, operation)
+    kind, res = module.exit
+    assert kind == 'fail' and res['option'] == 'wait_timeout' and operation.events == []
+    assert module.pending_exception is None
+
+    module = FakeModule(params={'wait_timeout': 5})
+    operation = StoreOperation(module, store, {'bad': 1})
+    with pytest.raises(SystemExit):
+        spine.run(module, operation)
+    assert module.exit[1]['option'] == 'desired' and operation.events == ['validate'] and store.writes == []
+
+
+def test_operation_wait_error_reports_the_writes_made():
+    store = Store({'a': 1})
+    module = FakeModule(params={'wait_timeout': 5})
+    operation = StoreOperation(module, store, {'a': 2}, wait=spine.WaitError('timed out waiting', waiting=['a']))
+    with pytest.raises(SystemExit):
+        spine.run(module, operation)
+    kind, res = module.exit
+    assert kind == 'fail' and res['msg'] == 'timed out waiting'
+    assert res['changed'] is True and res['changes'] == [{'action': 'set', 'target': 'a'}]
+    assert res['waiting'] == ['a'] and res['found'] == {'a': 2} and operation.events[-1] == 'exit'
+    assert module.pending_exception is None
+
+
+def test_operation_outcome_unknown_reads_the_state_again():
+    """A write whose answer never came: run reads again, plans again and reports what is still to do."""
+    store = Store({'a': 1})
+
+    class Lost(StoreOperation):
+        def plan(self, current):
+            the_plan = plan_store(self.store, self.desired)
+            for change in the_plan:
+                if change.target == 'b':
+                    write = change.apply
+
+                    def lost(write=write):
+                        write()  # the write lands, the answer is lost
+                        raise spine.OutcomeUnknown('no answer within 5s')
+                    change.apply = lost
+            return the_plan
+
+    module = FakeModule(params={'wait_timeout': 5})
+    operation = Lost(module, store, {'a': 2, 'b': 3, 'c': 4})
+    with pytest.raises(SystemExit):
+        spine.run(module, operation)
+    kind, res = module.exit
+    assert kind == 'fail' and res['outcome_unknown'] == ['b']
+    assert 'no answer within 5s' in res['msg']
+    # a was undone, b landed: reading again finds a and c still to do
+    assert res['remaining_changes'] == [{'action': 'set', 'target': 'a'}, {'action': 'create', 'target': 'c'}]
+    assert res['found'] == {'a': 1, 'b': 3}
+
+
+def test_operation_outcome_unknown_while_waiting():
+    store = Store({'a': 1})
+    module = FakeModule(params={'wait_timeout': 5})
+    operation = StoreOperation(module, store, {'a': 2}, wait=spine.OutcomeUnknown('API server gone while waiting'))
+    with pytest.raises(SystemExit):
+        spine.run(module, operation)
+    kind, res = module.exit
+    assert kind == 'fail' and res['changed'] is True and res['remaining_changes'] == []
+
+
+def test_apply_error_report_keeps_undo_failures_and_not_undoable():
+    store = Store({})
+    plan = spine.Plan()
+    plan.add('create', 'x', apply=lambda: store.write('x', 1), undo=None)
+    plan.add('create', 'y', apply=lambda: store.write('y', 1), undo=lambda: store.write('boom', 1))
+    plan.add('create', 'z', apply=lambda: store.write('z', 1))
+    store.fail_on = {'z': 1, 'boom': 1}
+    with pytest.raises(spine.ApplyError) as info:
+        spine.execute(plan)
+    report = info.value.report()
+    assert report['changed'] is True and report['state_restored'] is False
+    assert report['not_undoable'] == [{'action': 'create', 'target': 'x'}]
+    assert report['undo_failed'] == [{'action': 'create', 'target': 'y', 'error': 'EIO writing boom'}]
+
+
+def test_reads_only_operation_reports_unchanged_without_plan():
+    class Info(spine.Operation):
+        reads_only = True
+
+        def observe(self):
+            return {'gpus': 2}
+
+        def result(self, current, outcome):
+            assert outcome is None
+            return {'facts': current}
+
+    module = FakeModule()
+    with pytest.raises(SystemExit):
+        spine.run(module, Info)
+    assert module.exit == ('exit', {'changed': False, 'facts': {'gpus': 2}})
