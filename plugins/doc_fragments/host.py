@@ -7,7 +7,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Mirrors HOST_COMMON in plugins/module_utils/host/args.py.
+    # Mirrors SPECS["host"] in plugins/module_utils/args.py.
     DOCUMENTATION = r'''
 options:
   host_root:

@@ -24,6 +24,7 @@ author:
   - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.host
+  - gpuvirt.core.attributes
 options:
   devices:
     description:
@@ -62,10 +63,8 @@ options:
     default: driverctl
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 '''
 
@@ -107,13 +106,23 @@ changes:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.args import HOST_GPU_DRIVER, spec
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.binding import run_binding
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.host_gpu_driver import HostGpuDriver
 
 
 def main():
-    module = AnsibleModule(argument_spec=spec(HOST_GPU_DRIVER), supports_check_mode=True)
-    run_binding(module)
+    spec = argument_spec(
+        'host',
+        devices=dict(type='list', elements='str', required=True),
+        driver=dict(type='str', required=True, choices=['vfio-pci', 'nvidia']),
+        include_iommu_group=dict(type='bool', default=True),
+        force=dict(type='bool', default=False),
+        persist=dict(type='bool', default=False),
+        persist_method=dict(type='str', default='driverctl', choices=['driverctl', 'modprobe']),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    run(module, HostGpuDriver)
 
 
 if __name__ == '__main__':

@@ -19,19 +19,14 @@ author:
   - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.host
+  - gpuvirt.core.attributes
+  - gpuvirt.core.attributes.info_module
 options:
   devices:
     description:
       - C(all), or a list of GPU PCI addresses (C(0000:3b:00.0), C(3b:00.0)) or GPU indices (NVIDIA GPUs sorted by address).
     type: raw
     default: all
-attributes:
-  check_mode:
-    description: Can run in check mode (it never changes anything).
-    support: full
-  diff_mode:
-    description: Reports no diff (it never changes anything).
-    support: none
 '''
 
 EXAMPLES = r'''
@@ -181,13 +176,18 @@ vgpu_backends:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.args import HOST_GPU_INFO, spec
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.runner import run_info
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.host_gpu_info import HostGpuInfo
 
 
 def main():
-    module = AnsibleModule(argument_spec=spec(HOST_GPU_INFO), supports_check_mode=True)
-    run_info(module)
+    spec = argument_spec(
+        'host',
+        devices=dict(type='raw', default='all'),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    run(module, HostGpuInfo)
 
 
 if __name__ == '__main__':

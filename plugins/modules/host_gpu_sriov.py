@@ -21,6 +21,7 @@ author:
   - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.host
+  - gpuvirt.core.attributes
 options:
   devices:
     description:
@@ -54,10 +55,8 @@ options:
     default: 2.0
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - VFs vanish at reboot and on driver reload; run this at boot (or before M(gpuvirt.core.host_vgpu) in every play).
@@ -103,13 +102,23 @@ changes:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.args import HOST_GPU_SRIOV, spec
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.sriov import run_sriov
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.host_gpu_sriov import HostGpuSriov
 
 
 def main():
-    module = AnsibleModule(argument_spec=spec(HOST_GPU_SRIOV), supports_check_mode=True)
-    run_sriov(module)
+    spec = argument_spec(
+        'host',
+        devices=dict(type='raw', default='all'),
+        state=dict(type='str', default='enabled', choices=['enabled', 'disabled']),
+        force=dict(type='bool', default=False),
+        sriov_manage=dict(type='path'),
+        timeout=dict(type='int', default=60),
+        retry_delay=dict(type='float', default=2.0),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    run(module, HostGpuSriov)
 
 
 if __name__ == '__main__':

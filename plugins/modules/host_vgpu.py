@@ -22,6 +22,7 @@ author:
   - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.host
+  - gpuvirt.core.attributes
 options:
   devices:
     description:
@@ -79,10 +80,8 @@ options:
     type: str
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - SR-IOV GPUs need their virtual functions enabled first (M(gpuvirt.core.host_gpu_sriov)).
@@ -159,14 +158,27 @@ failed_change:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.args import HOST_VGPU, spec
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.runner import run_vgpu
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.host_vgpu import HostVgpu
 
 
 def main():
-    module = AnsibleModule(argument_spec=spec(HOST_VGPU), supports_check_mode=True,
+    spec = argument_spec(
+        'host',
+        devices=dict(type='raw', default='all'),
+        vgpu_type=dict(type='str'),
+        count=dict(type='int'),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        force=dict(type='bool', default=False),
+        persist=dict(type='bool', default=False),
+        mixed_size=dict(type='bool', default=False),
+        config_file=dict(type='path'),
+        selected_config=dict(type='str'),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            mutually_exclusive=[('vgpu_type', 'config_file')], required_together=[('config_file', 'selected_config')])
-    run_vgpu(module)
+    run(module, HostVgpu)
 
 
 if __name__ == '__main__':

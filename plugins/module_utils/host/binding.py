@@ -20,9 +20,9 @@ __metaclass__ = type
 import os
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import plan as spine
-from ansible_collections.gpuvirt.core.plugins.module_utils.host import inventory, layout
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.runner import HostLock, apply_failure, finish, planned_result
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.sysfs import HostRoot, normalize_address
+from ansible_collections.gpuvirt.core.plugins.module_utils.pci import hex_id, normalize_address
+from ansible_collections.gpuvirt.core.plugins.module_utils.host import layout
+from ansible_collections.gpuvirt.core.plugins.module_utils.host.sysfs import HostRoot
 
 DRIVERCTL_DIR = 'etc/driverctl.d'
 MODPROBE_FILE = 'etc/modprobe.d/gpuvirt-vfio.conf'
@@ -101,14 +101,15 @@ def _targets(inv, devices, include_group):
     return out
 
 
-def plan_binding(module, host, inv):
-    params = module.params
-    target = params['driver']
+def plan_binding(host, inv, driver, devices, include_iommu_group=True, force=False, persist=False, persist_method='driverctl'):
+    """host_gpu_driver's plan -> LayoutPlanner: one bind change per function (after removing the GPU's vGPUs with
+    ``force``), the mdevctl clean-up and, with ``persist``, the driverctl or modprobe files. Refusals are PlanErrors."""
+    target = driver
     if not os.path.isdir(host.sys_path('bus/pci/drivers', target)):
         raise spine.PlanError('driver %s is not loaded on this host (no sys/bus/pci/drivers/%s): load it first (modprobe %s)'
                               % (target, target, target.replace('-', '_')))
-    planner = layout.LayoutPlanner(host, inv, force=params['force'])
-    pairs = _targets(inv, params['devices'], params['include_iommu_group'])
+    planner = layout.LayoutPlanner(host, inv, force=force)
+    pairs = _targets(inv, devices, include_iommu_group)
     for gpu, address in pairs:
         fn = inv.functions[address]
         fn.gpu_pf = address == gpu.address
@@ -117,14 +118,14 @@ def plan_binding(module, host, inv):
                 raise spine.PlanError('GPU %s has %d SR-IOV VFs enabled; disable them first (gpuvirt.core.host_gpu_sriov state=disabled)'
                                       % (gpu.address, len(gpu.vfs)))
             if gpu.vgpus:
-                if not params['force']:
+                if not force:
                     raise spine.PlanError('GPU %s has %d vGPU(s) (%s); remove them first (gpuvirt.core.host_vgpu state=absent) or set '
                                           'force: true' % (gpu.address, len(gpu.vgpus), ', '.join(v.id for v in gpu.vgpus)))
                 planner.remove_all(gpu)
         if _done(fn, target):
             continue
         if fn.vm:
-            if not params['force']:
+            if not force:
                 raise spine.PlanError('%s is used by running VM %s; refusing to rebind it without force' % (address, fn.vm))
             planner.forced.append({'id': address, 'vm': fn.vm})
             planner.plan.warnings.append('force: rebinding %s used by VM %s' % (address, fn.vm))
@@ -134,8 +135,8 @@ def plan_binding(module, host, inv):
                                 'driver_override': 'vfio-pci' if target == 'vfio-pci' else None},
                          apply=binder.apply, undo=binder.undo, details={'gpu': gpu.address, 'driver': target})
     planner.persistence([gpu for gpu in inv.gpus if gpu.address in [g.address for g, _a in pairs]])
-    if params['persist']:
-        _persist(host, planner.plan, [(inv.functions[a], g) for g, a in pairs], target, params['persist_method'])
+    if persist:
+        _persist(host, planner.plan, [(inv.functions[a], g) for g, a in pairs], target, persist_method)
     return planner
 
 
@@ -163,7 +164,7 @@ def _persist(host, plan, functions, target, method):
     for line in (current or '').splitlines():
         if line.startswith('options vfio-pci ids='):
             ids.update(i for i in line.split('=', 1)[1].split(',') if i)
-    mine = set('%s:%s' % (fn.vendor_id[2:], fn.device_id[2:]) for fn, _gpu in functions)
+    mine = set('%s:%s' % (hex_id(fn.vendor_id), hex_id(fn.device_id)) for fn, _gpu in functions)
     ids = (ids | mine) if target == 'vfio-pci' else (ids - mine)
     wanted = None
     if ids:
@@ -189,24 +190,3 @@ def _file_change(plan, path, content, previous, target):
              apply=lambda: write(content), undo=lambda: write(None if previous is None else previous + '\n'),
              details={'path': path})
 
-
-def run_binding(module):
-    params = module.params
-    host = HostRoot(params['host_root'])
-
-    def body():
-        with HostLock(host, params['lock_timeout']):
-            inv = inventory.scan(host, with_types=True)
-            planner = plan_binding(module, host, inv)
-            try:
-                outcome = spine.execute(planner.plan, module.check_mode)
-            except spine.ApplyError as exc:
-                raise apply_failure(exc)
-            result = planned_result(module, planner, outcome)
-            after = inventory.scan(host, with_types=False) if planner.plan and not module.check_mode else inv
-            wanted = set(c.target for c in planner.plan.changes if c.action == 'bind') | set(
-                a for a in (normalize_address(d) for d in params['devices']) if a)
-            result['devices'] = [{'address': a, 'driver': after.functions[a].driver, 'driver_override': after.functions[a].override}
-                                 for a in sorted(wanted) if a in after.functions]
-            return result
-    finish(module, body)

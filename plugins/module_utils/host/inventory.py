@@ -30,10 +30,10 @@ import json
 import os
 import re
 
+from ansible_collections.gpuvirt.core.plugins.module_utils.pci import NVIDIA_VENDOR_SYSFS, hex_id
 from ansible_collections.gpuvirt.core.plugins.module_utils.host.sysfs import HostRoot
 from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu import VgpuError, gpu_models, parse, parse_name
 
-NVIDIA_VENDOR = '0x10de'
 CACHE_FILE = 'var/lib/gpuvirt/vfio-vgpu-types.json'
 DESCRIPTION_RE = re.compile(r'(\w+)=([^,]+)')
 CREATABLE_TABLE_RE = re.compile(r'^\s*(\d+)\s*:\s*(.+?)\s*$')
@@ -187,7 +187,7 @@ class Gpu(object):
 
     @property
     def device_key(self):
-        return '%s:%s' % (self.function.vendor_id[2:], self.function.device_id[2:])
+        return '%s:%s' % (hex_id(self.function.vendor_id), hex_id(self.function.device_id))
 
     def type_by_short(self, short):
         for vtype in self.types:
@@ -328,7 +328,7 @@ def scan(host, with_types=True, names_from=None):
         if not address.endswith(':00.0'):
             continue      # a GPU is function 0 of device 0 behind its port (sriov-manage's own rule: lspci -s 0.0)
         base = os.path.join(devices_dir, address)
-        if HostRoot.read(os.path.join(base, 'vendor')) != NVIDIA_VENDOR:
+        if HostRoot.read(os.path.join(base, 'vendor')) != NVIDIA_VENDOR_SYSFS:
             continue
         cls = HostRoot.read(os.path.join(base, 'class'), '')
         if not cls.startswith('0x03') or os.path.islink(os.path.join(base, 'physfn')):

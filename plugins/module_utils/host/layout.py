@@ -20,8 +20,9 @@ import os
 import uuid as uuidlib
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError
+from ansible_collections.gpuvirt.core.plugins.module_utils.pci import normalize_address
+from ansible_collections.gpuvirt.core.plugins.module_utils.host import vdm_config
 from ansible_collections.gpuvirt.core.plugins.module_utils.host.inventory import HostRoot, parse_creatable, short_name
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.sysfs import normalize_address
 from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu import VgpuError, check_fit, gpu_models, parse
 
 MDEVCTL_DIR = 'etc/mdevctl.d'
@@ -114,6 +115,11 @@ class LayoutPlanner(object):
         self.plan = Plan()
         self.forced = []
         self.final = {}          # gpu address -> [(id, type_id, parent)] after the plan
+
+    def report(self):
+        """Result keys of every changing host module: ``removed`` (ids of the vGPUs the plan removes) and ``forced``
+        (what ``force: true`` removed or changed while a VM used it)."""
+        return {'removed': [c.target for c in self.plan.changes if c.action == 'remove'], 'forced': self.forced}
 
     # -- desired state --------------------------------------------------------------------------------------------
     def desired_for(self, gpu, wanted):
@@ -321,6 +327,59 @@ class LayoutPlanner(object):
                 out.write(raw)
         self.plan.add('undefine', 'mdevctl.d/%s/%s' % (parent, vid), before=previous if previous is not None else raw, after=None,
                       apply=lambda: os.unlink(path), undo=undo, details={'path': os.path.join(MDEVCTL_DIR, parent, vid)})
+
+
+def plan_vgpu(host, inv, state='present', devices='all', vgpu_type=None, count=None, force=False, persist=False, mixed_size=False,
+              config_file=None, selected_config=None, config=None):
+    """host_vgpu's plan from its options (``config``: the content of ``config_file``, read by the caller) and the
+    inventory -> (LayoutPlanner, [Gpu] in scope). Every refusal is a PlanError raised here, before the first write."""
+    planner = LayoutPlanner(host, inv, force=force, persist=persist, mixed_size=mixed_size)
+    if state == 'absent':
+        if config_file or count is not None:
+            raise PlanError('state=absent removes vGPUs (all, or those of vgpu_type) from devices; count and config_file '
+                            'only apply to state=present')
+        vtype = resolve_type(vgpu_type) if vgpu_type else None
+        gpus = select_gpus(inv, devices)
+        for gpu in gpus:
+            planner.remove_all(gpu, vtype)
+    else:
+        if config_file:
+            wanted = _wanted_from_config(inv, devices, config, selected_config)
+        else:
+            wanted = _wanted(inv, devices, vgpu_type, count)
+        targets = [(gpu, planner.desired_for(gpu, types)) for gpu, types in wanted]
+        for gpu, desired in targets:
+            planner.layout(gpu, desired)
+        gpus = [gpu for gpu, _d in targets]
+    planner.persistence(gpus)
+    return planner, gpus
+
+
+def _wanted_from_config(inv, devices, config, selected_config):
+    """[(Gpu, [(VgpuType, count)])] from a vgpu-device-manager configuration: the GPUs its entries match."""
+    entries = vdm_config.select(config, selected_config)
+    gpus = select_gpus(inv, devices)
+    chosen = vdm_config.layouts(entries, gpus)
+    out = []
+    for gpu in gpus:
+        if gpu.address in chosen:
+            out.append((gpu, [(resolve_type(name, 'config_file %s: vgpu-devices' % selected_config), number)
+                              for name, number in chosen[gpu.address].items()]))
+    return out
+
+
+def _wanted(inv, devices, vgpu_type, count):
+    """[(Gpu, [(VgpuType, count or None)])] for state=present from vgpu_type and count."""
+    if not vgpu_type:
+        raise PlanError('state=present needs vgpu_type (with optional count) or config_file + selected_config')
+    vtype = resolve_type(vgpu_type)
+    gpus = select_gpus(inv, devices)
+    if devices in (None, 'all', ['all']):
+        # 'all' with a type means every GPU of the model that offers it (a host may mix models)
+        gpus = [gpu for gpu in gpus if offers(gpu, vtype)]
+        if not gpus:
+            raise PlanError('vgpu_type %s: no GPU on this host offers it; GPUs: %s' % (vtype.canonical, gpu_list(inv)))
+    return [(gpu, [(vtype, count)]) for gpu in gpus]
 
 
 def _lookup_id(creatable_path, canonical):

@@ -16,8 +16,7 @@ import os
 import time
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import plan as spine
-from ansible_collections.gpuvirt.core.plugins.module_utils.host import inventory, layout
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.runner import HostLock, apply_failure, finish, planned_result
+from ansible_collections.gpuvirt.core.plugins.module_utils.host import layout
 from ansible_collections.gpuvirt.core.plugins.module_utils.host.sysfs import HostRoot
 
 SRIOV_MANAGE = 'usr/lib/nvidia/sriov-manage'
@@ -32,10 +31,11 @@ def vf_count(host, address):
 
 
 class SriovRunner(object):
-    """Runs sriov-manage for one GPU and checks the result, retrying until the deadline."""
+    """Runs sriov-manage for one GPU and checks the result, retrying until the deadline. ``run_command`` runs an argv
+    and returns (rc, stdout, stderr), as AnsibleModule.run_command does."""
 
-    def __init__(self, module, host, script, timeout, delay):
-        self.module = module
+    def __init__(self, run_command, host, script, timeout, delay):
+        self.run_command = run_command
         self.host = host
         self.script = script
         self.timeout = timeout
@@ -46,7 +46,7 @@ class SriovRunner(object):
         deadline = time.time() + max(0, self.timeout)
         outputs = []
         while True:
-            rc, out, err = self.module.run_command([self.script, '-e' if enable else '-d', address])
+            rc, out, err = self.run_command([self.script, '-e' if enable else '-d', address])
             self.attempts[address] = self.attempts.get(address, 0) + 1
             outputs.append(('rc=%d %s %s' % (rc, out.strip(), err.strip())).strip())
             num, links = vf_count(self.host, address)
@@ -61,12 +61,12 @@ class SriovRunner(object):
             time.sleep(self.delay)
 
 
-def plan_sriov(module, host, inv, runner):
-    params = module.params
-    state = params['state']
-    selected = layout.select_gpus(inv, params['devices'])
-    explicit = params['devices'] not in (None, 'all', ['all'])
-    planner = layout.LayoutPlanner(host, inv, force=params['force'])
+def plan_sriov(host, inv, runner, state='enabled', devices='all', force=False):
+    """host_gpu_sriov's plan -> LayoutPlanner: one enable/disable change per SR-IOV GPU whose state differs (run by
+    ``runner``), preceded on disable by the removal of its vGPUs (with ``force``). Refusals are PlanErrors, raised here."""
+    selected = layout.select_gpus(inv, devices)
+    explicit = devices not in (None, 'all', ['all'])
+    planner = layout.LayoutPlanner(host, inv, force=force)
     targets = []
     for gpu in selected:
         if not gpu.sriov_capable:
@@ -80,7 +80,7 @@ def plan_sriov(module, host, inv, runner):
                 planner.plan.warnings.append('GPU %s has %d of %d VFs enabled (not by sriov-manage?); left as is'
                                              % (gpu.address, gpu.num_vfs, gpu.total_vfs))
             continue
-        _refusals(gpu, state, params['force'], planner)
+        _refusals(gpu, state, force, planner)
         targets.append(gpu)
     for gpu in targets:
         address, total = gpu.address, gpu.total_vfs
@@ -93,6 +93,9 @@ def plan_sriov(module, host, inv, runner):
                          apply=lambda address=address, enable=enable, total=total: runner.ensure(address, enable, total),
                          undo=lambda address=address, enable=enable, total=total: runner.ensure(address, not enable, total))
     planner.persistence(targets if state == 'disabled' else [])
+    if planner.plan and not (os.path.isfile(runner.script) and os.access(runner.script, os.X_OK)):
+        raise spine.PlanError('sriov-manage not found or not executable at %s: install the NVIDIA vGPU manager (host '
+                              'driver) or set sriov_manage' % runner.script)
     return planner
 
 
@@ -114,28 +117,3 @@ def _refusals(gpu, state, force, planner):
             raise spine.PlanError('VFs of GPU %s are used by running VMs (%s); refusing to disable SR-IOV'
                                   % (name, ', '.join('%s: %s' % (vf.address, vf.vm) for vf in used)))
 
-
-def run_sriov(module):
-    params = module.params
-    host = HostRoot(params['host_root'])
-    script = params['sriov_manage'] or host.path(SRIOV_MANAGE)
-    runner = SriovRunner(module, host, script, params['timeout'], params['retry_delay'])
-
-    def body():
-        with HostLock(host, params['lock_timeout']):
-            inv = inventory.scan(host, with_types=True)
-            planner = plan_sriov(module, host, inv, runner)
-            if planner.plan and not (os.path.isfile(script) and os.access(script, os.X_OK)):
-                raise spine.PlanError('sriov-manage not found or not executable at %s: install the NVIDIA vGPU manager (host '
-                                      'driver) or set sriov_manage' % script)
-            try:
-                outcome = spine.execute(planner.plan, module.check_mode)
-            except spine.ApplyError as exc:
-                raise apply_failure(exc, attempts=runner.attempts)
-            result = planned_result(module, planner, outcome)
-            after = inventory.scan(host, with_types=False) if planner.plan and not module.check_mode else inv
-            result['gpus'] = [{'address': g.address, 'total_vfs': g.total_vfs, 'num_vfs': g.num_vfs, 'vfs': [vf.address for vf in g.vfs]}
-                              for g in after.gpus if g.sriov_capable]
-            result['attempts'] = runner.attempts
-            return result
-    finish(module, body)

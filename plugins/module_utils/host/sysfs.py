@@ -12,9 +12,6 @@ __metaclass__ = type
 
 import errno
 import os
-import re
-
-PCI_ADDRESS_RE = re.compile(r'^(?:(?P<domain>[0-9a-fA-F]{4}):)?(?P<bus>[0-9a-fA-F]{2}):(?P<slot>[0-9a-fA-F]{2})\.(?P<fn>[0-7])$')
 
 
 class SysfsWriteError(Exception):
@@ -26,16 +23,6 @@ class SysfsWriteError(Exception):
         self.errno = err
         name = errno.errorcode.get(err, str(err))
         super(SysfsWriteError, self).__init__('writing %r to %s failed: %s (%s)' % (value.strip(), path, os.strerror(err) if err else '?', name))
-
-
-def normalize_address(text):
-    """``3b:00.0`` / ``0000:3B:00.0`` -> ``0000:3b:00.0``; None when it is not a PCI address."""
-    if not isinstance(text, str):
-        return None
-    match = PCI_ADDRESS_RE.match(text.strip())
-    if not match:
-        return None
-    return '%s:%s:%s.%s' % ((match.group('domain') or '0000').lower(), match.group('bus').lower(), match.group('slot').lower(), match.group('fn'))
 
 
 class HostRoot(object):

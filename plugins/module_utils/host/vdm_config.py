@@ -21,6 +21,7 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.gpuvirt.core.plugins.module_utils.pci import hex_id
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
 
 ENTRY_KEYS = ('devices', 'device-filter', 'vgpu-devices')
@@ -107,7 +108,7 @@ def layouts(entries, gpus):
     """{gpu address: {type: count}} for the GPUs the entries match (last matching entry wins)."""
     result = {}
     for gpu in gpus:
-        ident = ('0x%s%s' % (gpu.function.device_id[2:], gpu.function.vendor_id[2:])).lower()
+        ident = '0x%s%s' % (hex_id(gpu.function.device_id), hex_id(gpu.function.vendor_id))
         for devices, filters, types in entries:
             if devices != 'all' and gpu.index not in devices:
                 continue

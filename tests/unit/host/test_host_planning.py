@@ -3,7 +3,8 @@ hand-built inventory (no I/O: the plan's writes are never executed here)."""
 import pytest
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.host import inventory, layout, vdm_config
-from ansible_collections.gpuvirt.core.plugins.module_utils.host.sysfs import HostRoot, normalize_address
+from ansible_collections.gpuvirt.core.plugins.module_utils.host.sysfs import HostRoot
+from ansible_collections.gpuvirt.core.plugins.module_utils.pci import normalize_address
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
 
 
