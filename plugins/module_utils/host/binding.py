@@ -189,4 +189,3 @@ def _file_change(plan, path, content, previous, target):
     plan.add('persist', target, before=previous, after=content.rstrip('\n') if content else None,
              apply=lambda: write(content), undo=lambda: write(None if previous is None else previous + '\n'),
              details={'path': path})
-

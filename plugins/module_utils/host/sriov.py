@@ -116,4 +116,3 @@ def _refusals(gpu, state, force, planner):
         if used and not force:
             raise spine.PlanError('VFs of GPU %s are used by running VMs (%s); refusing to disable SR-IOV'
                                   % (name, ', '.join('%s: %s' % (vf.address, vf.vm) for vf in used)))
-
