@@ -6,8 +6,9 @@
 Public API (other module_utils and the filters code against these names):
 
     parse(spelling, strict=True) -> VgpuType
-    gpu_model(token_or_pci_id) -> GpuModel;  gpu_models(token_or_pci_id) -> [GpuModel]
-    max_instances(vgpu_type_or_spelling, gpu=None) -> int
+    gpu_model(token_or_pci_id, subsystem_id=None) -> GpuModel;  gpu_models(token_or_pci_id, subsystem_id=None) -> [GpuModel]
+    max_instances(vgpu_type_or_spelling, gpu=None, subsystem_id=None) -> int
+    ARCHITECTURES {name: Architecture}: per-architecture rules (max vGPUs per GPU, mixed-size, MIG)
     check_fit(gpu, vgpu_types, mixed_size=False) -> FitResult(ok, reasons)
     remaining(gpu, existing_vgpu_types, mixed_size=False) -> {canonical: int}
     VgpuError (a ValueError)
@@ -20,6 +21,7 @@ __metaclass__ = type
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu.names import (  # noqa: F401
     MIG_SUFFIXES,
+    PRODUCT_PREFIXES,
     SERIES,
     VgpuError,
     VgpuType,
@@ -27,7 +29,9 @@ from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu.names import (  
     parse_name,
 )
 from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu.gpus import (  # noqa: F401
+    ARCHITECTURES,
     MAX_VGPUS_PER_GPU,
+    Architecture,
     GpuModel,
     MigProfile,
     all_gpu_models,
@@ -46,8 +50,8 @@ from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu.placement import
 )
 
 __all__ = (
-    'MAX_VGPUS_PER_GPU', 'MIG_SUFFIXES', 'SERIES',
-    'FitResult', 'GpuModel', 'MigProfile', 'VgpuError', 'VgpuType',
+    'ARCHITECTURES', 'MAX_VGPUS_PER_GPU', 'MIG_SUFFIXES', 'PRODUCT_PREFIXES', 'SERIES',
+    'Architecture', 'FitResult', 'GpuModel', 'MigProfile', 'VgpuError', 'VgpuType',
     'all_gpu_models', 'all_vgpu_type_names', 'check_fit', 'count_types', 'ecosystem_names', 'gpu_model',
     'gpu_models', 'max_instances', 'mixed_size_limit', 'parse', 'parse_name', 'remaining',
 )

@@ -18,7 +18,9 @@ Spellings accepted for the same type (case-insensitive):
 
 * short: ``A10-4Q`` (vgpu-device-manager configuration keys);
 * driver: ``NVIDIA A10-4Q`` / ``GRID T4-1Q`` (mdev ``name`` file, vendor-VFIO ``creatable_vgpu_types``);
-  tools take the last whitespace-separated word (go-nvlib parseMdevTypeName);
+  tools take the last whitespace-separated word (go-nvlib parseMdevTypeName). Blackwell RTX PRO boards put
+  the product before the short name (``NVIDIA RTX PRO 6000 Blackwell DC-48C``, PRODUCT_PREFIXES): the last
+  word alone (``DC-48C``) does not say which board, the product words do;
 * KubeVirt / mdevctl selector: ``NVIDIA_A10-4Q`` (spaces replaced by ``_``);
 * Kubernetes resource: ``nvidia.com/NVIDIA_A10-4Q``;
 * vSphere profile: ``grid_a10-4q`` (newer releases reportedly ``nvidia_l40s-8q``).
@@ -41,6 +43,10 @@ MIG_SUFFIXES = ('ME', 'NOME', 'MEALL', 'GFX')
 # spellings use NVIDIA or GRID, very old XenServer-era tools used "Tesla"; vSphere
 # profiles use grid_ or nvidia_.
 NAME_PREFIXES = ('NVIDIA', 'GRID', 'TESLA')
+# Driver type names whose GPU part is several words: the words before the short name, as the driver writes
+# them (issue 15: "NVIDIA RTX PRO 6000 Blackwell DC-48C"). Both boards use the token DC in the short name.
+PRODUCT_PREFIXES = ('NVIDIA RTX PRO 6000 Blackwell', 'NVIDIA RTX PRO 4500 Blackwell')
+_PRODUCT_PREFIX_KEYS = dict((tuple(p.upper().split()), p) for p in PRODUCT_PREFIXES)
 KUBERNETES_DOMAIN = 'nvidia.com'
 
 _GPU = r'(?P<gpu>[A-Z0-9]+(?:-[A-Z][A-Z0-9]*)*)'
@@ -59,10 +65,11 @@ class VgpuError(ValueError):
 class ParsedName:
     """The fields of a vGPU type name, before it is checked against the GPU catalog."""
 
-    __slots__ = ('gpu', 'gb', 'series', 'slices', 'suffix', 'spelling')
+    __slots__ = ('gpu', 'gb', 'series', 'slices', 'suffix', 'spelling', 'prefix')
 
-    def __init__(self, gpu, gb, series, slices=None, suffix='', spelling=None):
+    def __init__(self, gpu, gb, series, slices=None, suffix='', spelling=None, prefix=''):
         self.gpu = gpu
+        self.prefix = prefix  # one of PRODUCT_PREFIXES when the spelling carried it, else ''
         self.gb = gb
         self.series = series
         self.slices = slices
@@ -93,7 +100,11 @@ def framebuffer_mib(gb):
 
 
 def ecosystem_names(short, driver_prefix='NVIDIA'):
-    """Every spelling of one type: short, driver, kubernetes, kubevirt, vsphere."""
+    """Every spelling of one type: short, driver, kubernetes, kubevirt, vsphere.
+
+    ``driver_prefix`` is what the driver writes before the short name: ``NVIDIA``, ``GRID`` or a product
+    (``NVIDIA RTX PRO 6000 Blackwell``); KubeVirt and Kubernetes replace its spaces by ``_``.
+    """
     driver = '%s %s' % (driver_prefix, short)
     selector = driver.replace(' ', '_')
     return {
@@ -136,6 +147,11 @@ def split_spelling(spelling):
 
     Raises VgpuError, naming the input, when the decorations are not ones in use.
     """
+    return split_prefix(spelling)[1]
+
+
+def split_prefix(spelling):
+    """(product prefix or '', upper-cased short name): split_spelling that keeps a PRODUCT_PREFIXES match."""
     if not isinstance(spelling, str):
         raise VgpuError('vGPU type must be a string such as "A10-4Q", got %r' % (spelling,))
     text = spelling.strip()
@@ -149,7 +165,8 @@ def split_spelling(spelling):
     words = body.replace('_', ' ').split()
     if not words:
         raise VgpuError('invalid vGPU type %r: no type name in it; expected a name such as "A10-4Q"' % (spelling,))
-    for word in words[:-1]:
+    prefix = _PRODUCT_PREFIX_KEYS.get(tuple(word.upper() for word in words[:-1]), '')
+    for word in ([] if prefix else words[:-1]):
         if word.upper() not in NAME_PREFIXES:
             raise VgpuError('invalid vGPU type %r: unexpected word %r before the type name (allowed: %s)'
                             % (spelling, word, ', '.join(NAME_PREFIXES)))
@@ -157,33 +174,38 @@ def split_spelling(spelling):
     if _TYPE_ID_RE.match(name) and len(words) == 1:
         raise VgpuError('invalid vGPU type %r: "nvidia-<N>" is a driver-specific mdev type id, not a type name; '
                         'read the type\'s "name" file (e.g. "NVIDIA A10-4Q")' % (spelling,))
-    return name
+    return prefix, name
 
 
 def parse_name(spelling):
     """Parse any spelling into a ParsedName (grammar only, no catalog check)."""
-    name = split_spelling(spelling)
+    prefix, name = split_prefix(spelling)
     match = TIME_SLICED_RE.match(name)
     if match:
-        return ParsedName(match.group('gpu'), int(match.group('gb')), match.group('series'), spelling=spelling)
+        return ParsedName(match.group('gpu'), int(match.group('gb')), match.group('series'), spelling=spelling, prefix=prefix)
     match = MIG_BACKED_RE.match(name)
     if match:
         return ParsedName(match.group('gpu'), int(match.group('gb')), match.group('series'),
-                          slices=int(match.group('slices')), suffix=match.group('suffix') or '', spelling=spelling)
+                          slices=int(match.group('slices')), suffix=match.group('suffix') or '', spelling=spelling, prefix=prefix)
     raise VgpuError('malformed vGPU type %r: %s' % (spelling, _explain(name)))
 
 
 class VgpuType:
     """One vGPU type, resolved against the catalog.
 
-    Attributes: canonical ('A10-4Q'), gpu ('A10'), framebuffer_mib, series ('Q'|'C'|'B'|'A'),
-    mig (bool), slices (int or None), suffix ('' or ME/NOME/MEALL/GFX), driver_prefix ('NVIDIA' or
-    'GRID'), max_instances (per physical GPU; None when the GPU is not in the catalog).
+    Attributes: canonical ('A10-4Q'), gpu ('A10', the token of the name), framebuffer_mib, series
+    ('Q'|'C'|'B'|'A'), mig (bool), slices (int or None), suffix ('' or ME/NOME/MEALL/GFX), driver_prefix
+    ('NVIDIA', 'GRID' or a product such as 'NVIDIA RTX PRO 6000 Blackwell'), max_instances (per physical
+    GPU; None when the GPU is not in the catalog), model (the catalog GPU's name; None when unknown: it
+    differs from ``gpu`` where two boards share a token, e.g. DC).
+
+    framebuffer_mib is the size in the name (``gb`` x 1024), except for MIG-backed types whose GPU
+    instance memory the driver reports differently (H200X-1-18C: 16384 MiB, not 18432).
     """
 
-    __slots__ = ('canonical', 'gpu', 'gb', 'framebuffer_mib', 'series', 'slices', 'suffix', 'driver_prefix', 'max_instances')
+    __slots__ = ('canonical', 'gpu', 'gb', 'framebuffer_mib', 'series', 'slices', 'suffix', 'driver_prefix', 'max_instances', 'model')
 
-    def __init__(self, gpu, gb, series, slices=None, suffix='', driver_prefix='NVIDIA', max_instances=None):
+    def __init__(self, gpu, gb, series, slices=None, suffix='', driver_prefix='NVIDIA', max_instances=None, model=None, memory_mib=None):
         if series not in SERIES:
             raise VgpuError('unknown series %r for GPU %r (one of %s)' % (series, gpu, ', '.join(SERIES)))
         if suffix and slices is None:
@@ -194,9 +216,10 @@ class VgpuType:
         self.slices = slices
         self.suffix = suffix or ''
         self.canonical = short_name(gpu, gb, series, slices, self.suffix)
-        self.framebuffer_mib = framebuffer_mib(gb)
+        self.framebuffer_mib = memory_mib or framebuffer_mib(gb)
         self.driver_prefix = driver_prefix
         self.max_instances = max_instances
+        self.model = model
 
     @property
     def mig(self):

@@ -8,25 +8,31 @@ Pure, no I/O, Python 3.8+. Rules (reference facts section 4, [S1] sections 2.11-
 1. Every type must be offered by the GPU (its name carries the GPU token: A10-4Q is not an L40S type).
 2. Time-sliced and MIG-backed vGPUs never share a physical GPU (vgpu-device-manager: "cannot mix
    time-sliced and MIG-backed vGPU devices on the same GPU").
-3. At most 32 vGPUs per physical GPU.
+3. At most GpuModel.max_vgpus vGPUs per physical GPU: 32 up to Hopper, 48 on Blackwell ([S4] DC-1-2Q = 48).
 4. Each type at most its maximum instances per GPU.
 5. Time-sliced, equal-size mode (the default): every vGPU has the same framebuffer size. Since vGPU 17,
    A/B/Q/C types of the same size may mix (the real A2 host runs A2-4C, A2-4Q and A2-4A together); all
    vGPUs of that size together stay within the smallest maximum among the mixed types.
-6. Time-sliced, mixed-size mode (vGPU 17+, Turing and later; Volta is disputed so refused here): sizes
+6. Time-sliced, mixed-size mode (vGPU 17+, per architecture: Ampere and later; NVIDIA's Turing page says
+   the T4 does not support it, Volta is disputed; both refused here): sizes
    may differ. Conservative model, because NVIDIA's mixed-size placement tables are not in the
    catalog: the sum of framebuffers must not exceed the GPU's framebuffer, and each type is limited to
    the largest power of two not above its equal-size maximum (this matches every mixed-size count
    NVIDIA publishes for H100/H100 NVL, e.g. 4C 23 -> 16, 6C 15 -> 8, 16C 5 -> 4, and is at or below
    the H200's). The driver may therefore accept a little more than this module promises, never less.
-7. MIG-backed: types may differ; total compute slices (7, A30: 4) and memory slices (8, A30: 4) must
-   fit, and at most one +me profile (it holds all media engines).
+7. MIG-backed: types may differ; the GPU instances they need must fit the compute slices (7; A30 4;
+   RTX PRO 6000 Blackwell 4; RTX PRO 4500 Blackwell and RTX 6000D 2) and memory slices (8; A30 4; the
+   RTX PRO boards as compute), and at most one +me profile fits (it holds all media engines). Before
+   Blackwell one vGPU is one GPU instance. On Blackwell RTX PRO boards a GPU instance holds several
+   time-sliced vGPUs of one type (DC-1-8Q: three 8 GB vGPUs in a 24 GB 1g instance); conservative model:
+   one type per GPU instance, so a type needs ceil(count / per instance) instances. GFX and non-GFX
+   instances are not otherwise restricted here (no source gives a rule).
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu.gpus import MAX_VGPUS_PER_GPU, gpu_model, parse
+from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu.gpus import gpu_model, parse
 from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu.names import VgpuError, VgpuType
 
 
@@ -119,7 +125,7 @@ def _time_sliced_reasons(model, pairs, mixed_size, limit_of):
         by_size.setdefault(vtype.framebuffer_mib, []).append((vtype, count))
     if mixed_size:
         if not model.mixed_size_capable:
-            reasons.append('mixed-size mode is not available on %s (%s): it needs vGPU 17 on a Turing or later GPU; '
+            reasons.append('mixed-size mode is not available on %s (%s): it needs vGPU 17 on an Ampere or later GPU; '
                            'use one framebuffer size' % (model.name, model.architecture))
         used = sum(vtype.framebuffer_mib * count for vtype, count in pairs)
         if used > model.framebuffer_mib:
@@ -141,18 +147,23 @@ def _time_sliced_reasons(model, pairs, mixed_size, limit_of):
     return reasons
 
 
+def _instances(count, profile):
+    """GPU instances that ``count`` vGPUs of one MIG-backed type need."""
+    return -(-count // profile.per_instance)
+
+
 def _mig_reasons(model, pairs):
     reasons = []
     profiles = [(vtype, count, model.mig_profile(vtype)) for vtype, count in pairs]
-    compute = sum(profile.slices * count for _vtype, count, profile in profiles)
+    compute = sum(profile.slices * _instances(count, profile) for _vtype, count, profile in profiles)
     if compute > model.compute_slices:
         reasons.append('MIG-backed %s need %d compute slices, %s has %d'
                        % (_listing(pairs), compute, model.name, model.compute_slices))
-    memory = sum(profile.memory_slices * count for _vtype, count, profile in profiles)
+    memory = sum(profile.memory_slices * _instances(count, profile) for _vtype, count, profile in profiles)
     if memory > model.memory_slices:
         reasons.append('MIG-backed %s need %d memory slices, %s has %d'
                        % (_listing(pairs), memory, model.name, model.memory_slices))
-    media = [(vtype, count) for vtype, count, profile in profiles if profile.media_extensions]
+    media = [(vtype, _instances(count, profile)) for vtype, count, profile in profiles if profile.media_extensions]
     if sum(count for _vtype, count in media) > 1:
         reasons.append('only one media-extension (+me) MIG profile fits on one %s, got %s' % (model.name, _listing(media)))
     return reasons
@@ -174,8 +185,8 @@ def _reasons(model, pairs, mixed_size):
         reasons.append('time-sliced (%s) and MIG-backed (%s) vGPUs cannot share one %s'
                        % (_listing(time_sliced), _listing(mig), model.name))
     total = sum(count for _vtype, count in offered)
-    if total > MAX_VGPUS_PER_GPU:
-        reasons.append('%d vGPUs (%s) exceed the limit of %d per physical GPU' % (total, _listing(offered), MAX_VGPUS_PER_GPU))
+    if total > model.max_vgpus:
+        reasons.append('%d vGPUs (%s) exceed the limit of %d per physical GPU' % (total, _listing(offered), model.max_vgpus))
 
     def limit_of(vtype):
         if mixed_size and not vtype.mig:

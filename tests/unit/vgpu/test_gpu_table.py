@@ -2,7 +2,9 @@
 
 The expected table below is transcribed from the reference text (its capacity table, exceptions and
 decimal-id list, written in the reference's own ``1Q16 2Q8`` notation) and from the sources it cites for
-rows the reference abbreviates: [S4] examples/config-example.yaml for MIG +me profiles of 80 GB GPUs,
+rows the reference abbreviates: [S4] examples/config-example.yaml for MIG +me profiles of 80 GB GPUs and for
+every GPU added in issue 15 (its type names and counts, written here in the same notation; the RTX PRO 4500
+Blackwell row from NVIDIA's Blackwell vGPU type page, per GPU), device ids from [S4] device-filters and pci.ids,
 the NVIDIA Hopper vGPU types page [S14] for the H200 counts the reference elides ("4C32 7C20 ... 141C1"),
 and M60 driver description files (reference section 1 example of M60-0Q = 512 MiB). It is NOT derived
 from the catalog code: a typo on either side fails the test.
@@ -33,6 +35,17 @@ MIG40 = '1-5C7 1-10C4 2-10C3 3-20C2 4-20C1 7-40C1 1-5CME1'
 MIG80 = '1-10C7 1-20C4 2-20C3 3-40C2 4-40C1 7-80C1 1-10CME1'
 MIG94 = '1-12C7 1-24C4 2-24C3 3-47C2 4-47C1 7-94C1 1-12CME1'
 MIG141 = '1-18C7 1-35C4 2-35C3 3-71C2 4-71C1 7-141C1 1-18CME1'
+MIG64 = '1-8C7 1-16C4 2-16C3 3-32C2 4-32C1 7-64C1 1-8CME1'
+MIG96 = '1-12C7 1-24C4 2-24C3 3-48C2 4-48C1 7-96C1 1-12CME1'
+MIG144 = '1-18C7 1-36C4 2-36C3 3-72C2 4-72C1 7-144C1 1-18CME1'
+Q24QC = Q24 + ' ' + C24
+Q48QC = Q48 + ' ' + C48
+H80 = '4C20 5C16 8C10 10C8 16C5 20C4 40C2 80C1 ' + MIG80
+H94 = '4C23 6C15 11C8 15C6 23C4 47C2 94C1 ' + MIG94
+# RTX PRO 6000 Blackwell SE ([S4] DC names): time-sliced, then MIG-backed (every MIG-backed one also with GFX).
+DC_TS = '3Q32 4Q24 6Q16 8Q12 12Q8 16Q6 24Q4 32Q3 48Q2 96Q1 8C12 12C8 16C6 24C4 32C3 48C2 96C1'
+DC_MIG = ('1-2Q48 1-3Q32 1-4Q24 1-6Q16 1-8Q12 1-12Q8 1-24Q4 2-12Q8 2-16Q6 2-24Q4 2-48Q2 4-24Q4 4-32Q3 4-48Q2 4-96Q1 '
+          '1-8C12 1-12C8 1-24C4 2-12C8 2-16C6 2-24C4 2-48C2 4-24C4 4-32C3 4-48C2 4-96C1')
 
 # name: (hex device id, decimal device id or None, framebuffer GB, SR-IOV, types offered)
 EXPECTED = {
@@ -61,10 +74,44 @@ EXPECTED = {
     'V100DX': ('1db5', None, 32, False, ' '.join((Q32, C32, A32, B32))),
     'V100S': ('1df6', None, 32, False, ' '.join((Q32, C32, A32, B32))),
     'M60': ('13f2', None, 8, False, '0Q16 1Q8 2Q4 4Q2 8Q1 1A8 2A4 4A2 8A1 0B16 1B8 2B4'),
+    # issue 15: every other GPU of [S4]; ids from its device-filters (pci.ids names in gpus.py)
+    'RTX5000-Ada': ('26b2', None, 32, True, Q32 + ' ' + C32),
+    'RTX5880-Ada': ('26b3', None, 48, True, Q48QC),
+    'L2': ('27b6', None, 24, True, Q24QC),
+    'L20': ('26ba', None, 48, True, Q48QC),
+    'RTXA5000': ('2231', None, 24, True, Q24QC),
+    'RTXA5500': ('2233', None, 24, True, Q24QC),
+    'RTXA6000': ('2230', None, 48, True, Q48QC),
+    'A800': ('20f6', None, 40, True, '4C10 5C8 8C5 10C4 20C2 40C1 ' + MIG40),
+    'A800D': (('20f5', '20fd'), None, 80, True, '4C20 8C10 10C8 16C5 20C4 40C2 80C1 ' + MIG80),
+    'A800DX': ('20f3', None, 80, True, '4C20 8C10 10C8 16C5 20C4 40C2 80C1 ' + MIG80),
+    'H100XL': ('2339', None, 94, True, H94),
+    'H100XS': ('2337', None, 64, True, '4C16 8C8 16C4 32C2 64C1 ' + MIG64),
+    'H800': ('2322', None, 80, True, H80),
+    'H800XM': ('2324', None, 80, True, H80),
+    'H800L': ('233a', None, 94, True, H94),
+    'H20': ('2329', None, 96, True, '4C24 6C16 8C12 12C8 16C6 24C4 32C3 48C2 96C1 ' + MIG96),
+    'H20X': ('232c', None, 141, True, '4C32 7C20 8C16 14C10 17C8 28C5 35C4 70C2 141C1 ' + MIG141),
+    'GH200': ('2342', None, 96, True, '96C1 ' + MIG96),
+    'GH200L': ('2348', None, 144, True, '144C1 ' + MIG144),
+    'B200X': ('2901', None, 180, True, '180C1 1-23C7 1-45C4 2-45C3 3-90C2 4-90C1 7-180C1 1-23CME1'),
+    'B300X': ('3182', None, 269, True, '269C1 1-34C7 1-67C4 2-67C3 3-135C2 4-135C1 7-269C1 1-34CME1'),
+    'GB200': ('2941', None, 189, True, '189C1 1-24C7 1-47C4 2-47C3 3-95C2 4-95C1 7-189C1 1-24CME1'),
+    'DC': ('2bb5', None, 96, True, ' '.join((DC_TS, DC_MIG, re.sub(r'([QC])(\d+)\b', r'\1GFX\2', DC_MIG)))),
+    'RTXPRO4500-DC': ('2c3a', None, 32, True, '16Q2 8C4 16C2 32C1 1-8Q4 1-16Q2 2-8Q4 2-16Q2 2-32Q1 1-8C4 1-16C2 2-8C4 2-16C2 2-32C1'),
+    '6000D': ('2bb9', None, 84, True, '84Q1 84C1 1-42Q2 2-84Q1 1-42C2 2-84C1 1-42QGFX2 2-84QGFX1 1-42CGFX2 2-84CGFX1'),
+    'RTX6000P': ('1e78', None, 24, False, Q24QC),
+    'RTX8000P': ('1e78', None, 48, False, Q48 + ' 4C8 6C8 8C6 12C4 16C3 24C2 48C1'),
+    'V100L': ('1db3', None, 16, False, Q16 + ' ' + C16),
 }
+EXPECTED['A30'] = (('20b7', '20b9'),) + EXPECTED['A30'][1:]      # 20b9 A30X (issue 15, [S4] device-filter)
+EXPECTED['A100D'] = (('20b5', '20b8'),) + EXPECTED['A100D'][1:]  # 20b8 A100X converged card uses the A100D types
+EXPECTED['H100XM'] = (('2330', '2336'),) + EXPECTED['H100XM'][1:]
+# Driver type names with the product before the short name (issue 15: "NVIDIA RTX PRO 6000 Blackwell DC-48C").
+PRODUCT_WORDS = {'DC': 'NVIDIA RTX PRO 6000 Blackwell', 'RTXPRO4500-DC': 'NVIDIA RTX PRO 4500 Blackwell'}
 REQUIRED = ('A2', 'A16', 'A10', 'L4', 'A30', 'A40', 'L40', 'L40S', 'A100', 'A100X', 'A100D', 'A100DX', 'H100', 'H100XM',
             'H100L', 'H200', 'V100', 'V100D', 'V100S', 'T4', 'M60')
-_ENTRY = re.compile(r'^(?:(\d)-)?(\d+)([QCBA])(ME)?(\d+)$')
+_ENTRY = re.compile(r'^(?:(\d)-)?(\d+)([QCBA])(ME|GFX)?(\d+)$')
 
 
 def expected_types(gpu, text):
@@ -72,7 +119,8 @@ def expected_types(gpu, text):
     result = {}
     for entry in text.split():
         slices, gb, series, suffix, count = _ENTRY.match(entry).groups()
-        name = '%s-%s%s%s' % (gpu, (slices + '-') if slices else '', gb, series) + (suffix or '')
+        token = 'DC' if gpu == 'RTXPRO4500-DC' else gpu
+        name = '%s-%s%s%s' % (token, (slices + '-') if slices else '', gb, series) + (suffix or '')
         result[name] = int(count)
     return result
 
@@ -86,28 +134,32 @@ def test_every_required_gpu_is_in_the_catalog():
 @pytest.mark.parametrize('name', sorted(EXPECTED))
 def test_gpu_row_matches_reference(name):
     device_hex, device_decimal, framebuffer_gb, sriov, types = EXPECTED[name]
+    devices = device_hex if isinstance(device_hex, tuple) else (device_hex,)
     model = gpu_model(name)
     assert model.name == name
     assert model.vendor_id == 0x10DE
-    assert model.device_ids_hex == (device_hex,)
-    assert model.device_ids == (int(device_hex, 16),)
+    assert model.device_ids_hex == devices
+    assert model.device_ids == tuple(int(d, 16) for d in devices)
     if device_decimal is not None:
-        assert model.device_ids == (device_decimal,)
-    assert model.device_filters == ('0x%s10DE' % device_hex.upper(),)
+        assert model.device_ids[0] == device_decimal
+    assert model.device_filters == tuple('0x%s10DE' % d.upper() for d in devices)
     assert model.framebuffer_mib == framebuffer_gb * 1024
     assert model.sriov is sriov
     assert model.legacy is not sriov
-    assert model.driver_prefix == ('NVIDIA' if sriov else 'GRID')
+    assert model.driver_prefix == ('GRID' if not sriov else PRODUCT_WORDS.get(name, 'NVIDIA'))
     assert model.source, 'every row cites its source'
     offered = {t.canonical: t.max_instances for t in model.vgpu_types()}
     assert offered == expected_types(name, types)
     for canonical, count in offered.items():
         assert model.max_instances(canonical) == count
-        assert max_instances(canonical) == count
+        if model.token == model.name:   # DC names go to the RTX PRO 6000 first; the 4500 needs its product words or id
+            assert max_instances(canonical) == count
         assert max_instances(canonical, name) == count
 
 
-@pytest.mark.parametrize('name', ['A30', 'A100', 'A100X', 'A100D', 'A100DX', 'H100', 'H100XM', 'H100L', 'H200', 'H200X'])
+@pytest.mark.parametrize('name', ['A30', 'A100', 'A100X', 'A100D', 'A100DX', 'H100', 'H100XM', 'H100L', 'H200', 'H200X', 'A800', 'A800D',
+                                  'A800DX', 'H800', 'H800XM', 'H800L', 'H100XL', 'H100XS', 'H20', 'H20X', 'GH200', 'GH200L', 'B200X',
+                                  'B300X', 'GB200'])
 def test_mig_gpus(name):
     model = gpu_model(name)
     assert model.mig_capable
@@ -204,10 +256,13 @@ def test_a_series_counts_equal_q_counts():
                 assert offered[name[:-1] + 'Q'] == count
 
 
-def test_32_vgpu_cap_and_framebuffer_bound():
+def test_per_architecture_vgpu_cap_and_framebuffer_bound():
+    """32 per GPU up to Hopper, 48 on Blackwell (issue 15: [S4] DC-1-2Q = 48; the old single 32 cap was wrong there)."""
+    assert MAX_VGPUS_PER_GPU == 32
     for model in all_gpu_models():
+        assert model.max_vgpus == (48 if model.architecture == 'Blackwell' else 32)
         for vtype in model.vgpu_types():
-            assert 1 <= vtype.max_instances <= MAX_VGPUS_PER_GPU
+            assert 1 <= vtype.max_instances <= model.max_vgpus
             if not vtype.mig:
                 assert vtype.max_instances * vtype.framebuffer_mib <= model.framebuffer_mib
 
