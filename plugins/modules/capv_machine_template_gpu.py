@@ -29,6 +29,7 @@ author:
   - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.kube
+  - gpuvirt.core.attributes
 options:
   namespace:
     description:
@@ -96,10 +97,8 @@ options:
     default: v1beta1
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - The old template is left in place (machines being replaced still refer to it); delete it once the rollout is done.
@@ -184,23 +183,24 @@ api_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.capv.template_runner import run_module
-from ansible_collections.gpuvirt.core.plugins.module_utils.kube.args import kube_argument_spec
-
-PCI_DEVICE = dict(
-    vgpu_profile=dict(type='str'),
-    vendor_id=dict(type='raw'),
-    device_id=dict(type='raw'),
-    custom_label=dict(type='str'),
-)
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.capv_machine_template_gpu import CapvMachineTemplateGpu
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
 
 
 def main():
+    pci_device = dict(
+        vgpu_profile=dict(type='str'),
+        vendor_id=dict(type='raw'),
+        device_id=dict(type='raw'),
+        custom_label=dict(type='str'),
+    )
     module = AnsibleModule(
-        argument_spec=kube_argument_spec(
+        argument_spec=argument_spec(
+            'kube',
             namespace=dict(type='str', default='default'),
             name=dict(type='str', required=True),
-            pci_devices=dict(type='list', elements='dict', options=PCI_DEVICE, required=True),
+            pci_devices=dict(type='list', elements='dict', options=pci_device, required=True),
             hardware_version=dict(type='str'),
             custom_vmx_keys=dict(type='dict', no_log=False),
             machine_deployment=dict(type='str'),
@@ -209,7 +209,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module)
+    run(module, CapvMachineTemplateGpu)
 
 
 if __name__ == '__main__':

@@ -61,17 +61,20 @@ options:
       - Text shown as the report's generation time, for example the output of Ansible's C(now) function.
       - Left out by default so that the content, and so C(changed), depends only on the facts.
     type: str
+extends_documentation_fragment:
+  - gpuvirt.core.attributes
+  - gpuvirt.core.attributes.PLATFORM
 attributes:
   check_mode:
     support: full
-    description: Reports which files would be written; writes nothing.
+    details: Reports which files would be written; writes nothing.
   diff_mode:
     support: full
-    description: Shows the size and SHA-1 of each file before and after.
+    details: Shows the size and SHA-1 of each file before and after.
   platform:
     support: full
     platforms: posix
-    description: Runs on the host that receives the files, normally the controller.
+    details: Runs on the host that receives the files, normally the controller.
 notes:
   - The report reads facts only; it changes nothing on vSphere, KVM hosts or Kubernetes.
 seealso:
@@ -169,13 +172,25 @@ failed_hosts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.report.args import MODULE_KWARGS, argument_spec
-from ansible_collections.gpuvirt.core.plugins.module_utils.report.runner import run_module
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.gpu_report import GpuReport
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), **MODULE_KWARGS)
-    run_module(module)
+    module = AnsibleModule(
+        argument_spec=dict(
+            vsphere=dict(type='raw'),
+            hosts=dict(type='dict', default={}),
+            kubernetes=dict(type='raw'),
+            dest=dict(type='path'),
+            markdown_dest=dict(type='path'),
+            title=dict(type='str', default='GPU capacity report'),
+            timestamp=dict(type='str'),
+        ),
+        required_one_of=[('dest', 'markdown_dest')],
+        supports_check_mode=True,
+    )
+    run(module, GpuReport)
 
 
 if __name__ == '__main__':

@@ -128,13 +128,15 @@ api_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.kube.args import kube_argument_spec
-from ansible_collections.gpuvirt.core.plugins.module_utils.kube.nodes import run_gpu_info
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.k8s_gpu_info import K8sGpuInfo
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=kube_argument_spec(
+        argument_spec=argument_spec(
+            'kube',
             nodes=dict(type='list', elements='str'),
             label_selector=dict(type='str'),
             include_non_gpu_nodes=dict(type='bool', default=False),
@@ -143,7 +145,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_gpu_info(module)
+    run(module, K8sGpuInfo)
 
 
 if __name__ == '__main__':

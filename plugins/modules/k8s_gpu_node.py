@@ -154,14 +154,16 @@ undone:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.kube.args import kube_argument_spec
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube.gpus import WORKLOADS
-from ansible_collections.gpuvirt.core.plugins.module_utils.kube.nodes import run_gpu_node
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.k8s_gpu_node import K8sGpuNode
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=kube_argument_spec(
+        argument_spec=argument_spec(
+            'kube',
             nodes=dict(type='list', elements='str'),
             label_selector=dict(type='str'),
             workload=dict(type='str', choices=list(WORKLOADS)),
@@ -175,7 +177,7 @@ def main():
         mutually_exclusive=[('nodes', 'label_selector')],
         supports_check_mode=True,
     )
-    run_gpu_node(module)
+    run(module, K8sGpuNode)
 
 
 if __name__ == '__main__':

@@ -186,17 +186,17 @@ api_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.kube.args import kube_argument_spec
-from ansible_collections.gpuvirt.core.plugins.module_utils.kube.kubevirt import run_module
-
-ENTRY = dict(selector=dict(type='str'), resource_name=dict(type='str'), external_resource_provider=dict(type='bool'))
-
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.kubevirt_host_devices import KubevirtHostDevices
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
 
 def main():
+    entry = dict(selector=dict(type='str'), resource_name=dict(type='str'), external_resource_provider=dict(type='bool'))
     module = AnsibleModule(
-        argument_spec=kube_argument_spec(
-            pci_host_devices=dict(type='list', elements='dict', options=ENTRY, default=[]),
-            mediated_devices=dict(type='list', elements='dict', options=ENTRY, default=[]),
+        argument_spec=argument_spec(
+            'kube',
+            pci_host_devices=dict(type='list', elements='dict', options=entry, default=[]),
+            mediated_devices=dict(type='list', elements='dict', options=entry, default=[]),
             discover=dict(type='bool', default=False),
             node_selector=dict(type='str', default='nvidia.com/gpu.present=true'),
             external_resource_provider=dict(type='bool', default=True),
@@ -208,7 +208,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module)
+    run(module, KubevirtHostDevices)
 
 
 if __name__ == '__main__':

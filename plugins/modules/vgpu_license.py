@@ -124,13 +124,16 @@ api_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.kube.args import kube_argument_spec
-from ansible_collections.gpuvirt.core.plugins.module_utils.kube.licensing import FEATURE_TYPES, run_module
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec
+from ansible_collections.gpuvirt.core.plugins.module_utils.kube.licensing import FEATURE_TYPES
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.vgpu_license import VgpuLicense
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=kube_argument_spec(
+        argument_spec=argument_spec(
+            'kube',
             namespace=dict(type='str', default='gpu-operator'),
             name=dict(type='str', default='licensing-config'),
             kind=dict(type='str', choices=['Secret', 'ConfigMap'], default='Secret'),
@@ -145,7 +148,7 @@ def main():
         required_if=[('state', 'present', ('token', 'token_file'), True)],
         supports_check_mode=True,
     )
-    run_module(module)
+    run(module, VgpuLicense)
 
 
 if __name__ == '__main__':

@@ -33,10 +33,9 @@ import hashlib
 import json
 import re
 
-from ansible_collections.gpuvirt.core.plugins.module_utils import vgpu
+from ansible_collections.gpuvirt.core.plugins.module_utils import pci, vgpu
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.inventory import NVIDIA_VENDOR_ID
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.planners import LARGE_BAR_MIN_GB, mmio_size_gb, pci_number
+from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.planners import LARGE_BAR_MIN_GB, mmio_size_gb
 
 TEMPLATE_KIND = 'VSphereMachineTemplate'
 TEMPLATE_GROUP = 'infrastructure.cluster.x-k8s.io'
@@ -87,8 +86,8 @@ def normalise_device(index, item):
             raise PlanError('%s: custom_label only applies to Dynamic DirectPath I/O devices (vendor_id + device_id); '
                             'CAPV ignores it for a vGPU profile: remove it' % where, item=index)
         return {'vGPUProfile': vsphere_profile(where, profile)}
-    # pci_number keeps ids within 16 bits, so they always fit CAPV's int32 fields
-    spec = {'vendorId': pci_number(vendor, where + '.vendor_id'), 'deviceId': pci_number(device, where + '.device_id')}
+    # pci.parse_id keeps ids within 16 bits, so they always fit CAPV's int32 fields
+    spec = {'vendorId': _pci_id(vendor, where + '.vendor_id'), 'deviceId': _pci_id(device, where + '.device_id')}
     if label is not None:
         label = str(label)
         if not 1 <= len(label) <= MAX_STRING_LENGTH:
@@ -96,6 +95,13 @@ def normalise_device(index, item):
                             % (where, MAX_STRING_LENGTH, len(label)), item=index)
         spec['customLabel'] = label
     return spec
+
+
+def _pci_id(value, what):
+    try:
+        return pci.parse_id(value, what)
+    except pci.PciIdError as exc:
+        raise PlanError(str(exc))
 
 
 def vsphere_profile(where, spelling):
@@ -240,7 +246,7 @@ def _device_warnings(devices, spec):
     for index, device in enumerate(devices):
         if 'deviceId' not in device:
             continue
-        if device['vendorId'] == NVIDIA_VENDOR_ID:
+        if device['vendorId'] == pci.NVIDIA_VENDOR_ID:
             models = vgpu.gpu_models(device['deviceId'])
             if not models:
                 warnings.append('%s: NVIDIA device id %d (0x%04x) is not a GPU of the catalog; check it against the '

@@ -16,36 +16,27 @@ is one explicit HTTP call with an explicit content type, so a module's API calls
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import json
 import os
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
-from ansible.module_utils.urls import open_url
+
+from ansible_collections.gpuvirt.core.plugins.module_utils import http
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Operation
 
 MERGE_PATCH = 'application/merge-patch+json'
 MAX_CONFLICT_RETRIES = 5
 
 
-class KubeError(Exception):
+class KubeError(http.RequestError):
     """An API request failed. ``status`` is the HTTP code (0 when the server could not be reached), ``reason``
     the Status reason (NotFound, Conflict, ...)."""
-
-    def __init__(self, message, status=0, reason='', method='', path=''):
-        super(KubeError, self).__init__(message)
-        self.message = message
-        self.status = status
-        self.reason = reason
-        self.method = method
-        self.path = path
 
     @property
     def conflict(self):
         return self.status == 409 and self.reason == 'Conflict'
 
-    @property
-    def not_found(self):
-        return self.status == 404
+
+KubeNoAnswer = http.no_answer_class(KubeError, 'KubeNoAnswer')
 
 
 class KubeConfigError(Exception):
@@ -99,13 +90,17 @@ def _auth_headers(configuration, api_key):
     return headers
 
 
-class KubeClient(object):
+class KubeClient(http.JsonClient):
     """``request()`` and a few verbs over one API server; ``calls`` counts the requests made."""
 
+    error_class = KubeError
+    no_answer_class = KubeNoAnswer
+    service = 'the Kubernetes API'
+
     def __init__(self, params, configuration=None):
+        super(KubeClient, self).__init__()
         self.params = params
         self._configuration = configuration
-        self.calls = 0
 
     @property
     def configuration(self):
@@ -117,11 +112,11 @@ class KubeClient(object):
     def server(self):
         return self.configuration.host.rstrip('/')
 
-    def request(self, method, path, body=None, content_type='application/json', query=None):
-        """One API call; returns the decoded JSON body (None when empty). Raises :class:`KubeError`."""
-        timeout = self.params.get('request_timeout')
-        if timeout is not None and timeout <= 0:
-            raise KubeConfigError('request_timeout must be greater than 0 (seconds); got %r' % (timeout,))
+    base = server
+
+    def request(self, method, path, body=None, content_type=http.JSON, query=None):
+        """One API call; returns the decoded JSON body (None when empty). Raises :class:`KubeError` (and
+        :class:`KubeNoAnswer`, an unknown outcome, when a write got no answer)."""
         configuration = self.configuration
         url = self.server + path
         query = dict((k, v) for k, v in (query or {}).items() if v not in (None, ''))
@@ -131,47 +126,21 @@ class KubeClient(object):
             query.setdefault('fieldValidation', 'Strict')
         if query:
             url += '?' + urlencode(sorted(query.items()))
-        headers = {'Accept': 'application/json', 'User-Agent': 'gpuvirt.core'}
-        headers.update(_auth_headers(configuration, self.params.get('api_key')))
-        data = None
-        if body is not None:
-            data = json.dumps(body, sort_keys=True)
-            headers['Content-Type'] = content_type
         validate = self.params.get('validate_certs')
         if validate is None:
             validate = bool(getattr(configuration, 'verify_ssl', True))
-        self.calls += 1
-        try:
-            response = open_url(url, data=data, headers=headers, method=method, validate_certs=validate,
-                                timeout=self.params.get('request_timeout') or 30,
-                                ca_path=self.params.get('ca_cert') or getattr(configuration, 'ssl_ca_cert', None),
-                                client_cert=self.params.get('client_cert') or getattr(configuration, 'cert_file', None),
-                                client_key=self.params.get('client_key') or getattr(configuration, 'key_file', None),
-                                follow_redirects='none')
-            text = response.read()
-        except HTTPError as exc:
-            raise self._http_error(exc, method, path)
-        except URLError as exc:
-            raise KubeError('cannot reach the Kubernetes API at %s: %s' % (self.server, getattr(exc, 'reason', exc)),
-                            method=method, path=path)
-        except (OSError, ValueError) as exc:
-            raise KubeError('cannot reach the Kubernetes API at %s: %s' % (self.server, exc), method=method, path=path)
-        if not text:
-            return None
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise KubeError('the Kubernetes API at %s answered %s %s with something that is not JSON'
-                            % (self.server, method, path), method=method, path=path)
+        return self.send(method, path, body=body, content_type=content_type, url=url,
+                         headers=_auth_headers(configuration, self.params.get('api_key')), validate_certs=validate,
+                         timeout=self.params.get('request_timeout') or 30,
+                         ca_path=self.params.get('ca_cert') or getattr(configuration, 'ssl_ca_cert', None),
+                         client_cert=self.params.get('client_cert') or getattr(configuration, 'cert_file', None),
+                         client_key=self.params.get('client_key') or getattr(configuration, 'key_file', None))
 
-    @staticmethod
-    def _http_error(exc, method, path):
-        try:
-            status = json.loads(exc.read())
-        except Exception:  # pylint: disable=broad-except
-            status = {}
-        if not isinstance(status, dict):
-            status = {}
+    def not_json(self, method, path):
+        return 'the Kubernetes API at %s answered %s %s with something that is not JSON' % (self.server, method, path)
+
+    def http_error(self, exc, body, method, path):
+        status = body if isinstance(body, dict) else {}
         message = status.get('message') or str(exc.reason or exc)
         reason = status.get('reason') or ''
         if 'strict decoding error: ' in message:  # fieldValidation=Strict: the server quotes the whole object first
@@ -214,6 +183,17 @@ class KubeClient(object):
         return self.request('PATCH', path, body=body, content_type=MERGE_PATCH)
 
 
+class KubeOperation(Operation):
+    """Base of the Kubernetes modules' operations: ``self.client``, a :class:`KubeClient` over the module's connection
+    options (it reads the kubeconfig at the first request), and ``request_timeout`` checked before anything."""
+
+    positive = ('request_timeout',)
+
+    def __init__(self, module):
+        super(KubeOperation, self).__init__(module)
+        self.client = KubeClient(self.params)
+
+
 def path_for(api_version, plural, name=None, namespace=None):
     """``/api/v1/nodes/gpu-1``, ``/apis/kubevirt.io/v1/namespaces/kubevirt/kubevirts/kubevirt``."""
     base = '/api/%s' % api_version if '/' not in api_version else '/apis/%s' % api_version
@@ -225,17 +205,17 @@ def path_for(api_version, plural, name=None, namespace=None):
     return base
 
 
-def patch_with_retry(client, path, read, build_patch, retries=MAX_CONFLICT_RETRIES):
+def patch_with_retry(client, path, build_patch, current=None, retries=MAX_CONFLICT_RETRIES):
     """Apply a merge patch guarded by ``metadata.resourceVersion``; on 409 Conflict read again and rebuild.
 
-    ``read()`` returns the current object, ``build_patch(current)`` the merge patch to send (without the
-    precondition) or None when the object already is as wanted. Returns ``(object after, conflicts seen)``.
+    ``current`` is the object as observed, used for the first attempt (None: GET it first); ``build_patch(current)``
+    returns the merge patch to send (without the precondition) or None when the object already is as wanted.
+    Returns ``(object after, conflicts seen)``.
     """
-    current = None
     conflicts = 0
     while True:
         if current is None:
-            current = read()
+            current = client.get(path)
         patch = build_patch(current)
         if patch is None:
             return current, conflicts
@@ -249,8 +229,4 @@ def patch_with_retry(client, path, read, build_patch, retries=MAX_CONFLICT_RETRI
             current = None
 
 
-def describe_error(exc, what):
-    """A user message for a failed call about ``what`` (e.g. 'KubeVirt kubevirt/kubevirt')."""
-    if isinstance(exc, KubeError) and exc.status:
-        return '%s: %s %s failed with %s %s: %s' % (what, exc.method, exc.path, exc.status, exc.reason or '', exc.message)
-    return '%s: %s' % (what, exc)
+describe_error = http.describe_error

@@ -20,8 +20,8 @@ __metaclass__ = type
 import re
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import vgpu
+from ansible_collections.gpuvirt.core.plugins.module_utils.pci import NVIDIA_VENDOR_HEX
 
-NVIDIA_VENDOR_ID = '10de'
 RESOURCE_PREFIX = 'nvidia.com/'
 CONTAINER_RESOURCE = 'nvidia.com/gpu'
 WORKLOAD_LABEL = 'nvidia.com/gpu.workload.config'
@@ -32,7 +32,7 @@ COUNT_LABEL = 'nvidia.com/gpu.count'
 GPU_PRESENT_LABEL = 'nvidia.com/gpu.present'
 DEPLOY_PREFIX = 'nvidia.com/gpu.deploy.'
 WORKLOADS = ('container', 'vm-passthrough', 'vm-vgpu')
-_NFD_DEVICE_LABEL = re.compile(r'^feature\.node\.kubernetes\.io/pci-(?:[0-9a-f]{4}_)?10de_([0-9a-f]{4})\.present$')
+_NFD_DEVICE_LABEL = re.compile(r'^feature\.node\.kubernetes\.io/pci-(?:[0-9a-f]{4}_)?%s_([0-9a-f]{4})\.present$' % NVIDIA_VENDOR_HEX)
 
 # pci.ids device names of NVIDIA data-center GPUs ([S8] utils/pci.ids), keyed by PCI device id: the sandbox
 # device plugin builds passthrough resource names from them.
@@ -68,7 +68,7 @@ PASSTHROUGH_RESOURCES = dict((passthrough_resource_name(name), device) for devic
 
 def pci_selector(device_id):
     """``2236`` -> ``10DE:2236``, the form KubeVirt's examples and seed 003 use."""
-    return ('%s:%s' % (NVIDIA_VENDOR_ID, device_id)).upper()
+    return ('%s:%s' % (NVIDIA_VENDOR_HEX, device_id)).upper()
 
 
 def vgpu_type_of_resource(resource_name):

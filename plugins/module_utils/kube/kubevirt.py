@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpuvirt.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""KubeVirt ``permittedHostDevices``: validate and derive entries, plan the one merge patch (pure), apply it.
+"""KubeVirt ``permittedHostDevices``: validate and derive entries, plan the one merge patch (pure, no I/O).
 
 Facts §6 [S6]: ``spec.configuration.permittedHostDevices.pciHostDevices[]`` = {pciVendorSelector "10DE:2236",
 resourceName, externalResourceProvider}; ``mediatedDevices[]`` = {mdevNameSelector "NVIDIA A10-12Q",
@@ -17,11 +17,9 @@ __metaclass__ = type
 import copy
 import re
 
-from ansible_collections.gpuvirt.core.plugins.module_utils import vgpu
+from ansible_collections.gpuvirt.core.plugins.module_utils import pci, vgpu
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube import featuregates, gpus
-from ansible_collections.gpuvirt.core.plugins.module_utils.kube.client import (
-    KubeClient, KubeConfigError, KubeError, describe_error, patch_with_retry, path_for)
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, check_positive, run
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
 
 PCI_SELECTOR = re.compile(r'^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$')
 MDEV_CONFIG_FIELD_SINCE = (1, 8, 0)
@@ -61,7 +59,7 @@ def normalise_entry(option, index, entry, removing=False):
         selector = selector.upper()
         if not resource:
             vendor, device = selector.lower().split(':')
-            if vendor != gpus.NVIDIA_VENDOR_ID or device not in gpus.PCI_DEVICE_NAMES:
+            if vendor != pci.NVIDIA_VENDOR_HEX or device not in gpus.PCI_DEVICE_NAMES:
                 raise PlanError('%s: no resource_name given and %s is not an NVIDIA GPU this collection knows the '
                                 'sandbox device plugin name of; give resource_name' % (where, selector))
             resource = gpus.passthrough_resource_name(gpus.PCI_DEVICE_NAMES[device])
@@ -256,83 +254,3 @@ def wanted_entries(params, nodes):
             for entry in lists[option]:
                 entry.setdefault('externalResourceProvider', default_external)
     return lists['pci_host_devices'], lists['mediated_devices'], warnings
-
-
-def run_module(module):
-    """kubevirt_host_devices: (LIST nodes when discovering) + one GET + at most one PATCH (more only on 409)."""
-    params = module.params
-    client = KubeClient(params)
-    namespace, name = params['namespace'], params['name']
-    path = path_for('kubevirt.io/v1', 'kubevirts', name, namespace)
-    target = 'KubeVirt/%s/%s' % (namespace, name)
-    outcome = {'object': None, 'conflicts': 0, 'discovered': []}
-
-    def observe():
-        check_positive(params, 'request_timeout')
-        try:
-            nodes = []
-            if params['discover']:
-                nodes = client.list('/api/v1/nodes', label_selector=params['node_selector'])['items']
-            cr = client.get_optional(path)
-        except (KubeError, KubeConfigError) as exc:
-            raise PlanError(describe_error(exc, target))
-        if cr is None:
-            raise PlanError('%s not found: install KubeVirt first, or set namespace/name to the KubeVirt CR of this '
-                            'cluster (nothing was changed)' % target)
-        outcome['object'] = cr
-        return {'cr': cr, 'nodes': nodes}
-
-    def plan(current):
-        pci, mdev, warnings = wanted_entries(params, current['nodes'])
-        if params['state'] == 'present':
-            for option, entries in (('pci_host_devices', pci), ('mediated_devices', mdev)):
-                explicit = params.get(option) or []
-                check_against_cr(current['cr'], option, explicit, entries[:len(explicit)])
-        warnings = check_feature_gates(current['cr'], params['feature_gates']) + warnings
-        outcome['discovered'] = pci + mdev if params['discover'] else []
-        if not pci and not mdev and not params['feature_gates'] and params['disable_mdev_configuration'] is None:
-            raise PlanError('nothing to do: give pci_host_devices, mediated_devices, discover=true, feature_gates or '
-                            'disable_mdev_configuration' + ('; discovery found no GPU resources on the nodes' if params['discover'] else ''))
-
-        def build(cr):
-            patch = desired_configuration(cr, pci, mdev, params['state'], params['feature_gates'],
-                                          params['disable_mdev_configuration'])[0]
-            return patch
-
-        patch, before, after, more = desired_configuration(current['cr'], pci, mdev, params['state'],
-                                                           params['feature_gates'], params['disable_mdev_configuration'])
-        result = Plan(warnings=warnings + more)
-        if patch is not None:
-            state = {'first': True}
-
-            def read():
-                if state.pop('first', False):
-                    return current['cr']
-                return client.get(path)
-
-            def apply():
-                obj, conflicts = patch_with_retry(client, path, read, build)
-                outcome['object'], outcome['conflicts'] = obj, conflicts
-                return obj
-            result.add('update', target, before=before, after=after, apply=apply,
-                       details={'fields': sorted(patch['spec']['configuration'])})
-        return result
-
-    def result(current, execution):
-        configuration = (outcome['object'].get('spec') or {}).get('configuration') or {}
-        if module.check_mode and execution.plan:  # the CR as the planned patch would leave it
-            after = execution.plan.changes[0].after
-            configuration = {'permittedHostDevices': after['permittedHostDevices'],
-                             'developerConfiguration': {'featureGates': after['featureGates']},
-                             'mediatedDevicesConfiguration': after['mediatedDevicesConfiguration']}
-        return {
-            'permitted_host_devices': configuration.get('permittedHostDevices') or {},
-            'feature_gates': (configuration.get('developerConfiguration') or {}).get('featureGates') or [],
-            'mediated_devices_configuration': configuration.get('mediatedDevicesConfiguration') or {},
-            'kubevirt_version': kubevirt_version(outcome['object']),
-            'discovered': outcome['discovered'],
-            'conflicts_retried': outcome['conflicts'],
-            'api_calls': client.calls,
-        }
-
-    run(module, observe, plan, result)

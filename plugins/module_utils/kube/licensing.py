@@ -18,9 +18,7 @@ import base64
 import hashlib
 import re
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.kube.client import (
-    KubeClient, KubeConfigError, KubeError, describe_error, patch_with_retry, path_for)
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, check_positive, run
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
 
 GRIDD_KEY = 'gridd.conf'
 TOKEN_KEY = 'client_configuration_token.tok'
@@ -181,78 +179,3 @@ def read_token(params):
     if not token:
         raise PlanError('the client configuration token is empty; download it from the NVIDIA Licensing Portal (.tok)')
     return token
-
-
-def run_module(module):
-    params = module.params
-    client = KubeClient(params)
-    kind, namespace, name = params['kind'], params['namespace'], params['name']
-    plural = 'secrets' if kind == 'Secret' else 'configmaps'
-    path = path_for('v1', plural, name, namespace)
-    target = '%s/%s/%s' % (kind, namespace, name)
-    desired = {}
-
-    def observe():
-        # every option is checked here, inside run (a PlanError is a clean failure naming the option), before any call
-        check_positive(params, 'request_timeout')
-        if params['state'] == 'present':
-            token = read_token(params)
-            module.no_log_values.add(token)
-            desired.update({GRIDD_KEY: gridd_conf(params['feature_type'], params['gridd_conf']), TOKEN_KEY: token})
-        try:
-            existing = client.get_optional(path)
-            policies = client.get_optional('/apis/nvidia.com/v1/clusterpolicies') if params['check_cluster_policy'] else None
-        except (KubeError, KubeConfigError) as exc:
-            raise PlanError(describe_error(exc, target))
-        return {'object': existing, 'policies': (policies or {}).get('items') or []}
-
-    def plan(current):
-        result = Plan()
-        for policy in current['policies'] if params['state'] == 'present' else []:
-            config = ((policy.get('spec') or {}).get('driver') or {}).get('licensingConfig') or {}
-            referenced = config.get('secretName') if kind == 'Secret' else config.get('configMapName')
-            if referenced != name:
-                result.warnings.append('ClusterPolicy %s does not use this %s: set driver.licensingConfig.%s=%s (now %r)'
-                                       % (policy['metadata']['name'], kind, 'secretName' if kind == 'Secret' else 'configMapName',
-                                          name, referenced or ''))
-        action = plan_license(kind, current['object'], desired, params['state'])
-        if action is None:
-            return result
-        before = shown(decoded_data(kind, current['object'])) if current['object'] is not None else None
-        after = shown(desired) if action != 'delete' else None
-
-        def apply():
-            if action == 'create':
-                body = {'apiVersion': 'v1', 'kind': kind, 'metadata': {'name': name, 'namespace': namespace},
-                        'data': encode(kind, desired)}
-                if kind == 'Secret':
-                    body['type'] = 'Opaque'
-                try:
-                    return client.create(path_for('v1', plural, namespace=namespace), body)
-                except KubeError as exc:
-                    if exc.not_found:
-                        raise KubeError('namespace %s does not exist; create it first (the GPU Operator\'s namespace)' % namespace,
-                                        status=exc.status, reason=exc.reason, method=exc.method, path=exc.path)
-                    raise
-            if action == 'delete':
-                return client.request('DELETE', path)
-            first = {'object': current['object']}
-
-            def read():
-                return first.pop('object', None) or client.get(path)
-
-            def build(obj):
-                if plan_license(kind, obj, desired, 'present') is None:
-                    return None
-                return {'data': encode(kind, desired)}
-            return patch_with_retry(client, path, read, build)[0]
-        result.add(action, target, before=before, after=after, apply=apply, details={'keys': sorted(desired)})
-        return result
-
-    def result(current, execution):
-        return {'kind': kind, 'namespace': namespace, 'name': name,
-                'keys': sorted(desired) if params['state'] == 'present' else [],
-                'token_sha256': fingerprint(desired[TOKEN_KEY]) if desired else None,
-                'api_calls': client.calls}
-
-    run(module, observe, plan, result)

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpuvirt.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""GPU node workload and vGPU config labels (k8s_gpu_node) and GPU facts (k8s_gpu_info).
+"""GPU node workload and vGPU config labels (k8s_gpu_node) and GPU facts (k8s_gpu_info): the pure planners.
 
 Facts §5 [S4][S7], seed 003: the GPU Operator deploys operands by ``nvidia.com/gpu.workload.config``;
 vgpu-device-manager applies the config named by ``nvidia.com/vgpu.config`` (names in the operator's default
@@ -18,9 +18,7 @@ import time
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import vgpu
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube import gpus
-from ansible_collections.gpuvirt.core.plugins.module_utils.kube.client import (
-    KubeClient, KubeConfigError, KubeError, describe_error, patch_with_retry, path_for)
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, check_positive, run
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
 
 NODES_PATH = '/api/v1/nodes'
 # a Kubernetes label value: at most 63 characters, alphanumerics with "-", "_", "." inside
@@ -156,7 +154,8 @@ def wait_ready(list_nodes, targets, timeout, sleep=1.0, clock=time.monotonic, pa
 
     Fails fast when vgpu-device-manager reports ``failed`` (only believed once the node showed another state,
     when it was already failed before this run's change), and on timeout reports each node's state labels.
-    Returns the last node objects by name.
+    Returns the last node objects by name. Its PlanErrors are pure verdicts; the operation (after the writes) reports
+    them as a WaitError.
     """
     deadline = clock() + timeout
     trust = dict((name, spec[2]) for name, spec in targets.items())
@@ -183,153 +182,3 @@ def wait_ready(list_nodes, targets, timeout, sleep=1.0, clock=time.monotonic, pa
                             % (timeout, len(pending), '; '.join(describe_state(n) for n in pending)),
                             waiting_nodes=[n['metadata']['name'] for n in pending])
         pause(sleep)
-
-
-def _observe_error(exc):
-    raise PlanError(describe_error(exc, 'Kubernetes nodes'))
-
-
-def run_gpu_node(module):
-    """k8s_gpu_node: one LIST, one PATCH per node whose labels differ (more only on 409), optional waiting."""
-    params = module.params
-    client = KubeClient(params)
-    selector = params['label_selector']
-    state = {'after': None, 'conflicts': 0, 'written': []}
-
-    def list_nodes():
-        return client.list(NODES_PATH, label_selector=selector)['items']
-
-    def observe():
-        check_positive(params, 'wait_timeout', 'wait_sleep', 'request_timeout')
-        for index, name in enumerate(params['nodes'] or []):
-            if not name or name in params['nodes'][:index]:
-                raise PlanError('nodes[%d] %r is %s' % (index, name, 'listed twice' if name else 'empty'), option='nodes')
-        try:
-            items = list_nodes()
-        except KubeError as exc:
-            if exc.status == 400 and selector:
-                raise PlanError('label_selector %r is not a label selector the API server accepts: %s' % (selector, exc.message),
-                                option='label_selector')
-            _observe_error(exc)
-        except KubeConfigError as exc:
-            _observe_error(exc)
-        nodes = select_nodes(items, params['nodes'])
-        if not nodes:
-            raise PlanError('no node matches label_selector %r' % selector)
-        return nodes
-
-    def plan(nodes):
-        planned = plan_labels(nodes, params['workload'], params['vgpu_config'], params['validate_vgpu_config'])
-        result = Plan()
-        for node, wanted in planned:
-            name = node['metadata']['name']
-            path = path_for('v1', 'nodes', name)
-            before = dict((k, gpus.labels(node).get(k)) for k in wanted)
-
-            def apply(node=node, wanted=wanted, path=path, name=name):
-                first = {'node': node}
-
-                def read():
-                    return first.pop('node', None) or client.get(path)
-
-                def build(current):
-                    labels = gpus.labels(current)
-                    diff = dict((k, v) for k, v in wanted.items() if labels.get(k) != v)
-                    return {'metadata': {'labels': diff}} if diff else None
-                obj, conflicts = patch_with_retry(client, path, read, build)
-                state['conflicts'] += conflicts
-                state['written'].append(name)
-                return obj
-
-            def undo(wanted=wanted, old=tuple(before.items()), path=path, name=name):
-                """Put back the labels this run changed, where nobody changed them since (a later node failed)."""
-                old = dict(old)
-
-                def build(current):
-                    labels = gpus.labels(current)
-                    diff = dict((k, old[k]) for k, v in wanted.items() if labels.get(k) == v and old[k] != v)
-                    return {'metadata': {'labels': diff}} if diff else None
-                patch_with_retry(client, path, lambda: client.get(path), build)
-                state['written'].remove(name)
-            result.add('label', 'Node/%s' % name, before={'labels': before}, after={'labels': dict(wanted)},
-                       apply=apply, undo=undo, details={'labels': dict(wanted)})
-        return result
-
-    def result(nodes, execution):
-        names = [n['metadata']['name'] for n in nodes]
-        final = dict((n['metadata']['name'], n) for n in nodes)
-        if not module.check_mode:
-            if params['wait']:
-                targets = {}
-                changed = dict((c.target[len('Node/'):], c) for c in execution.plan.changes)
-                for node in nodes:
-                    name = node['metadata']['name']
-                    labels = gpus.labels(node)
-                    workload = params['workload'] or labels.get(gpus.WORKLOAD_LABEL) or 'container'
-                    config = params['vgpu_config'] and config_label(params['vgpu_config'], params['validate_vgpu_config'])[0]
-                    config = config or labels.get(gpus.VGPU_CONFIG_LABEL) or 'default'
-                    trust = not (name in changed and labels.get(gpus.VGPU_STATE_LABEL) == 'failed')
-                    targets[name] = (workload, config, trust)
-                try:
-                    final = wait_ready(lambda: client.list(NODES_PATH, label_selector=selector)['items'], targets,
-                                       params['wait_timeout'], params['wait_sleep'])
-                except PlanError as exc:
-                    exc.details['changed'] = execution.changed  # the labels were written; only the wait failed
-                    exc.details['changes'] = execution.plan.describe()
-                    exc.details['nodes_changed'] = list(state['written'])
-                    raise
-                except (KubeError, KubeConfigError) as exc:  # the API server went away after the writes
-                    raise PlanError(
-                        '%s; then, while waiting for the GPU Operator, %s: whether the GPU Operator finished on %s is unknown '
-                        '(run again to wait, nothing more will be written)'
-                        % ('labels written on node(s) %s' % ', '.join(state['written']) if state['written'] else 'no label was written',
-                           describe_error(exc, 'the Kubernetes API could not be read'), ', '.join(names)),
-                        changed=execution.changed, changes=execution.plan.describe(), nodes_changed=list(state['written']),
-                        outcome_unknown=names)
-            else:  # the PATCH answers are the nodes as written: no second LIST
-                final.update((c.target[len('Node/'):], c.result) for c in execution.applied)
-        summaries = [gpus.summary(final[name]) for name in names if name in final]
-        return {'nodes': summaries, 'conflicts_retried': state['conflicts'], 'api_calls': client.calls}
-
-    run(module, observe, plan, result)
-
-
-def run_gpu_info(module):
-    """k8s_gpu_info: LIST nodes, GET the KubeVirt CR, LIST ClusterPolicies. Read-only."""
-    params = module.params
-    client = KubeClient(params)
-    try:
-        items = client.list(NODES_PATH, label_selector=params['label_selector'])['items']
-        nodes = select_nodes(items, params['nodes'])
-        if not params['nodes'] and not params['include_non_gpu_nodes']:
-            nodes = [n for n in nodes if gpus.is_gpu_node(n)]
-        cr = client.get_optional(path_for('kubevirt.io/v1', 'kubevirts', params['kubevirt_name'], params['kubevirt_namespace']))
-        policies = client.get_optional('/apis/nvidia.com/v1/clusterpolicies')
-    except (KubeError, KubeConfigError) as exc:
-        module.fail_json(msg=describe_error(exc, 'reading GPU facts'))
-    except PlanError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    kubevirt = None
-    if cr is not None:
-        configuration = (cr.get('spec') or {}).get('configuration') or {}
-        status = cr.get('status') or {}
-        kubevirt = {
-            'namespace': cr['metadata'].get('namespace'), 'name': cr['metadata']['name'],
-            'version': status.get('observedKubeVirtVersion') or status.get('operatorVersion'),
-            'phase': status.get('phase'),
-            'feature_gates': (configuration.get('developerConfiguration') or {}).get('featureGates') or [],
-            'permitted_host_devices': configuration.get('permittedHostDevices') or {},
-            'mediated_devices_configuration': configuration.get('mediatedDevicesConfiguration') or {},
-        }
-    cluster_policy = None
-    if policies and policies.get('items'):
-        policy = policies['items'][0]
-        spec = policy.get('spec') or {}
-        cluster_policy = {
-            'name': policy['metadata']['name'], 'state': (policy.get('status') or {}).get('state'),
-            'sandbox_workloads': spec.get('sandboxWorkloads') or {},
-            'licensing_config': (spec.get('driver') or {}).get('licensingConfig') or {},
-            'vgpu_device_manager': spec.get('vgpuDeviceManager') or {},
-        }
-    module.exit_json(changed=False, nodes=[gpus.summary(n) for n in nodes], kubevirt=kubevirt,
-                     cluster_policy=cluster_policy, api_calls=client.calls)

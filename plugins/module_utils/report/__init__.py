@@ -13,7 +13,7 @@ See docs/gpu-report.md.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.report.model import ReportError, build  # noqa: F401
+from ansible_collections.gpuvirt.core.plugins.module_utils.report.summary import ReportError, build  # noqa: F401
 from ansible_collections.gpuvirt.core.plugins.module_utils.report.html_page import render as render_html  # noqa: F401
 from ansible_collections.gpuvirt.core.plugins.module_utils.report.markdown import render as render_markdown  # noqa: F401
 

@@ -14,7 +14,8 @@ __metaclass__ = type
 import re
 from html import escape as _escape
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.report.model import NOT_READY, PASSTHROUGH, SITE_NAMES, UNKNOWN, VGPU, fits_by_size
+from ansible_collections.gpuvirt.core.plugins.module_utils.report.common import NOT_READY, PASSTHROUGH, SITE_NAMES, UNKNOWN, VGPU
+from ansible_collections.gpuvirt.core.plugins.module_utils.report.summary import fits_by_size
 
 # Okabe-Ito palette (distinguishable with the common colour-vision deficiencies), with a text colour that keeps
 # at least 4.5:1 contrast on each.

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.report.html_page import KIND_TEXT, STATE_TEXT, fits_text, used_text
-from ansible_collections.gpuvirt.core.plugins.module_utils.report.model import PASSTHROUGH, VGPU
+from ansible_collections.gpuvirt.core.plugins.module_utils.report.common import PASSTHROUGH, VGPU
 
 BAR_CELLS = {'used': '#', 'free': '.', 'spare': 'x', 'passthrough': 'P', 'blocked': '?'}
 BAR_WIDTH = 24

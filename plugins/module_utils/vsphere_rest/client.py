@@ -17,31 +17,26 @@ Session: ``POST /api/session`` with basic auth returns the session id (a JSON st
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import json
-
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import quote
-from ansible.module_utils.urls import open_url
 
+from ansible_collections.gpuvirt.core.plugins.module_utils import http
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.args import required_connection
 
 SESSION_HEADER = 'vmware-api-session-id'
 
 
-class RestError(Exception):
+class RestError(http.RequestError):
     """A failed request: ``status`` (0 when the server could not be reached), ``error_type`` (NOT_FOUND...)."""
 
     def __init__(self, message, status=0, error_type='', method='', path=''):
-        super(RestError, self).__init__(message)
-        self.message = message
-        self.status = status
-        self.error_type = error_type
-        self.method = method
-        self.path = path
+        super(RestError, self).__init__(message, status=status, reason=error_type, method=method, path=path)
 
     @property
-    def not_found(self):
-        return self.status == 404
+    def error_type(self):
+        return self.reason
+
+
+RestNoAnswer = http.no_answer_class(RestError, 'RestNoAnswer')
 
 
 def _error_message(body, fallback):
@@ -53,13 +48,17 @@ def _error_message(body, fallback):
     return fallback
 
 
-class RestClient(object):
+class RestClient(http.JsonClient):
     """``with RestClient(params) as api:`` logs in, ``api.get/post/patch/delete(path, body)``, always logs out."""
 
+    error_class = RestError
+    no_answer_class = RestNoAnswer
+    service = 'vCenter'
+
     def __init__(self, params):
+        super(RestClient, self).__init__()
         self.params = params
         self.session = None
-        self.calls = 0
 
     @property
     def base(self):
@@ -101,44 +100,25 @@ class RestClient(object):
         return False
 
     def _send(self, method, path, body=None, auth=False):
-        headers = {'Accept': 'application/json', 'User-Agent': 'gpuvirt.core'}
-        data = None
-        if body is not None:
-            data = json.dumps(body, sort_keys=True)
-            headers['Content-Type'] = 'application/json'
+        headers = {}
         if self.session is not None:
             headers[SESSION_HEADER] = self.session
-        self.calls += 1
-        try:
-            response = open_url(self.base + path, data=data, headers=headers, method=method,
-                                validate_certs=self.params.get('validate_certs', True),
-                                url_username=self.params['username'] if auth else None,
-                                url_password=self.params['password'] if auth else None,
-                                force_basic_auth=auth, timeout=self.params.get('timeout') or 600,
-                                follow_redirects='none')
-            text = response.read()
-        except HTTPError as exc:
-            try:
-                error = json.loads(exc.read())
-            except Exception:  # pylint: disable=broad-except
-                error = None
-            error_type = error.get('error_type', '') if isinstance(error, dict) else ''
-            raise RestError(_error_message(error, str(exc.reason or exc)), status=exc.code, error_type=error_type,
-                            method=method, path=path)
-        except URLError as exc:
-            reason = str(getattr(exc, 'reason', exc))
-            hint = ''
-            if 'CERTIFICATE_VERIFY_FAILED' in reason:
-                hint = ' (the certificate is not trusted: add its CA, or set validate_certs=false in a lab)'
-            raise RestError('cannot reach vCenter at %s: %s%s' % (self.base, reason, hint), method=method, path=path)
-        except (OSError, ValueError) as exc:
-            raise RestError('cannot reach vCenter at %s: %s' % (self.base, exc), method=method, path=path)
-        if not text:
-            return None
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise RestError('vCenter answered %s %s with something that is not JSON' % (method, path), method=method, path=path)
+        return self.send(method, path, body=body, headers=headers, validate_certs=self.params.get('validate_certs', True),
+                         url_username=self.params['username'] if auth else None,
+                         url_password=self.params['password'] if auth else None,
+                         force_basic_auth=auth, timeout=self.params.get('timeout') or 600,
+                         changes=False if auth else None)  # a login changes no state
+
+    def http_error(self, exc, body, method, path):
+        error_type = body.get('error_type', '') if isinstance(body, dict) else ''
+        return RestError(_error_message(body, str(exc.reason or exc)), status=exc.code, error_type=error_type,
+                         method=method, path=path)
+
+    def unreachable(self, reason):
+        hint = ''
+        if 'CERTIFICATE_VERIFY_FAILED' in str(reason):
+            hint = ' (the certificate is not trusted: add its CA, or set validate_certs=false in a lab)'
+        return 'cannot reach vCenter at %s: %s%s' % (self.base, reason, hint)
 
     # -- verbs --------------------------------------------------------------------------------------------
     def get(self, path):
@@ -180,7 +160,4 @@ def item_path(collection, identifier):
     return '%s/%s' % (collection, quote(identifier, safe=''))
 
 
-def describe_error(exc, what):
-    if isinstance(exc, RestError) and exc.status:
-        return '%s: %s %s failed with %s %s: %s' % (what, exc.method, exc.path, exc.status, exc.error_type, exc.message)
-    return '%s: %s' % (what, exc)
+describe_error = http.describe_error

@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 from ansible_collections.gpuvirt.core.plugins.filter.vgpu import vgpu_fits
 from ansible_collections.gpuvirt.core.plugins.module_utils import vgpu
 from ansible_collections.gpuvirt.core.plugins.module_utils.report import ReportError, build
-from ansible_collections.gpuvirt.core.plugins.module_utils.report.model import NOT_READY, PASSTHROUGH, VGPU
+from ansible_collections.gpuvirt.core.plugins.module_utils.report.common import NOT_READY, PASSTHROUGH, VGPU
 
 
 def only_gpu(model):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpuvirt.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""capv_machine_template_gpu: observe (GETs), plan (capv.template), check or apply over the Kubernetes API.
+"""capv_machine_template_gpu: observe (GETs), plan (``capv/template.py``), check or apply over the Kubernetes API.
 
 Calls: GET the source template, GET the template named like the result, GET the MachineDeployment (when given)
 and, only when the deployment uses a third template, GET that one to see whether it was made from the same
@@ -16,8 +16,8 @@ from ansible_collections.gpuvirt.core.plugins.module_utils.capv.template import 
     API_VERSION, DEPLOYMENT_GROUP, SOURCE_ANNOTATION, TEMPLATE_GROUP, TemplateRequest, base_name, desired_spec, infrastructure_ref,
     plan_template, template_name, template_spec)
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube.client import (
-    KubeClient, KubeConfigError, KubeError, describe_error, patch_with_retry, path_for)
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError, check_positive, run
+    KubeConfigError, KubeError, KubeOperation, describe_error, patch_with_retry, path_for)
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
 
 
 class ConcurrentChange(Exception):
@@ -48,9 +48,8 @@ class TemplateWriter(object):
         return self.client.request('DELETE', self.template_path(name))
 
     def point(self, deployment, template, expected_current):
-        """Merge-patch ``infrastructureRef.name`` of ``deployment`` to ``template`` (guarded by resourceVersion)."""
-        path = self.deployment_path(deployment)
-
+        """Merge-patch ``infrastructureRef.name`` of ``deployment`` to ``template`` (guarded by resourceVersion; the
+        deployment is read again first: the template was created since it was observed)."""
         def build(current):
             ref = infrastructure_ref(current)
             if ref.get('name') == template:
@@ -59,25 +58,32 @@ class TemplateWriter(object):
                 raise ConcurrentChange('MachineDeployment %s/%s now uses template %s (expected %s): another writer changed '
                                        'it; run again' % (self.namespace, deployment, ref.get('name'), expected_current))
             return {'spec': {'template': {'spec': {'infrastructureRef': {'name': template}}}}}
-        self.deployment = patch_with_retry(self.client, path, lambda: self.client.get(path), build)[0]
+        self.deployment = patch_with_retry(self.client, self.deployment_path(deployment), build)[0]
         return self.deployment
 
 
-def run_module(module):
-    params = module.params
-    client = KubeClient(params)
-    namespace = params['namespace']
-    writer = TemplateWriter(client, namespace, params['template_api_version'], params['deployment_api_version'])
-    state = {}
+class CapvMachineTemplateGpu(KubeOperation):
+    """Result: ``template_name``, ``created``, the new spec's ``pci_devices``, ``hardware_version`` and
+    ``custom_vmx_keys``, ``machine_deployment`` (when given), ``api_calls``."""
 
-    def observe():
-        check_positive(params, 'request_timeout')
+    def __init__(self, module):
+        super(CapvMachineTemplateGpu, self).__init__(module)
+        params = self.params
+        self.writer = TemplateWriter(self.client, params['namespace'], params['template_api_version'], params['deployment_api_version'])
+        self.request = None
+        self.name = None       # the resulting template's name and spec, from the plan
+        self.spec = None
+
+    def validate(self):
+        params = self.params
         for option in ('template_api_version', 'deployment_api_version'):
             if not API_VERSION.match(params[option] or ''):
                 raise PlanError('%s %r is not a Kubernetes API version such as v1beta1' % (option, params[option]))
-        request = TemplateRequest(namespace, params['name'], params['pci_devices'], params['hardware_version'],
-                                  params['custom_vmx_keys'], params['machine_deployment'])
-        state['request'] = request
+        self.request = TemplateRequest(params['namespace'], params['name'], params['pci_devices'], params['hardware_version'],
+                                       params['custom_vmx_keys'], params['machine_deployment'])
+
+    def observe(self):
+        request, client, writer = self.request, self.client, self.writer
         try:
             source = client.get_optional(writer.template_path(request.name))
             existing, deployment, made_from_source = None, None, set()
@@ -95,35 +101,30 @@ def run_module(module):
                     if annotations.get(SOURCE_ANNOTATION) == base_name(request.name):
                         made_from_source.add(current)
         except (KubeError, KubeConfigError) as exc:
-            raise PlanError(describe_error(exc, 'VSphereMachineTemplate %s/%s' % (namespace, request.name)))
-        state['deployment'] = deployment
+            raise PlanError(describe_error(exc, 'VSphereMachineTemplate %s/%s' % (request.namespace, request.name)))
         return {'source': source, 'existing': existing, 'deployment': deployment, 'made_from_source': made_from_source}
 
-    def plan(current):
-        the_plan, name, spec = plan_template(state['request'], current['source'], current['existing'], current['deployment'],
-                                             writer, current['made_from_source'])
-        state['name'], state['spec'] = name, spec
+    def plan(self, current):
+        the_plan, self.name, self.spec = plan_template(self.request, current['source'], current['existing'], current['deployment'],
+                                                       self.writer, current['made_from_source'])
         return the_plan
 
-    def result(current, outcome):
-        created = any(c.action == 'create' for c in outcome.plan.changes)
+    def result(self, current, outcome):
         out = {
-            'template_name': state['name'],
-            'created': created,
-            'pci_devices': state['spec'].get('pciDevices') or [],
-            'hardware_version': state['spec'].get('hardwareVersion'),
-            'custom_vmx_keys': state['spec'].get('customVMXKeys') or {},
-            'api_calls': client.calls,
+            'template_name': self.name,
+            'created': any(c.action == 'create' for c in outcome.plan.changes),
+            'pci_devices': self.spec.get('pciDevices') or [],
+            'hardware_version': self.spec.get('hardwareVersion'),
+            'custom_vmx_keys': self.spec.get('customVMXKeys') or {},
+            'api_calls': self.client.calls,
         }
-        if params['machine_deployment']:
-            ref = dict(infrastructure_ref(writer.deployment or current['deployment']))
-            if module.check_mode:
-                ref['name'] = state['name']
+        if self.params['machine_deployment']:
+            ref = dict(infrastructure_ref(self.writer.deployment or current['deployment']))
+            if self.check_mode:
+                ref['name'] = self.name
             out['machine_deployment'] = {
-                'name': params['machine_deployment'],
+                'name': self.params['machine_deployment'],
                 'infrastructure_ref': ref,
                 'rollout': any(c.action == 'update' for c in outcome.plan.changes),
             }
         return out
-
-    run(module, observe, plan, result)
