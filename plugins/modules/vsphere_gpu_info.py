@@ -20,6 +20,8 @@ author:
   - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.vsphere
+  - gpuvirt.core.attributes
+  - gpuvirt.core.attributes.info_module
 options:
   datacenter:
     description: Only hosts of this datacenter.
@@ -34,10 +36,6 @@ options:
     description: Also list the VMs without GPU devices (on the hosts in scope).
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
 '''
 
 EXAMPLES = r'''
@@ -110,13 +108,15 @@ vms:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.args import vsphere_argument_spec
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.runner import gpu_info
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.vsphere_gpu_info import VsphereGpuInfo
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=vsphere_argument_spec(
+        argument_spec=argument_spec(
+            'vsphere',
             datacenter=dict(type='str'),
             cluster=dict(type='str'),
             esxi_hostname=dict(type='str'),
@@ -124,7 +124,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    gpu_info(module)
+    run(module, VsphereGpuInfo)
 
 
 if __name__ == '__main__':

@@ -21,6 +21,7 @@ author:
 extends_documentation_fragment:
   - gpuvirt.core.vsphere
   - gpuvirt.core.vsphere.HOST_SCOPE
+  - gpuvirt.core.attributes
 options:
   default_graphics_type:
     description: Host default graphics type. Unset keeps the current one.
@@ -50,10 +51,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports the exact change without calling UpdateGraphicsConfig.
+    details: Reports the exact change without calling UpdateGraphicsConfig.
   diff_mode:
     support: full
-    description: Before and after of the graphics configuration per host.
+    details: Before and after of the graphics configuration per host.
 '''
 
 EXAMPLES = r'''
@@ -97,15 +98,15 @@ changes:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.args import (
-    HOST_SCOPE_EXCLUSIVE, HOST_SCOPE_ONE_OF, HOST_SCOPE_SPEC, vsphere_argument_spec,
-)
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.runner import host_graphics
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec, constraints
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.vsphere_host_graphics import VsphereHostGraphics
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=vsphere_argument_spec(
+        argument_spec=argument_spec(
+            'vsphere', 'vsphere.HOST_SCOPE',
             default_graphics_type=dict(type='str', choices=['shared', 'sharedDirect']),
             assignment_policy=dict(type='str', choices=['performance', 'consolidation']),
             devices=dict(type='list', elements='dict', options=dict(
@@ -113,13 +114,11 @@ def main():
                 graphics_type=dict(type='str', choices=['shared', 'sharedDirect']),
                 vgpu_mode=dict(type='str', choices=['sameSize', 'mixedSize']),
             )),
-            **HOST_SCOPE_SPEC
         ),
-        required_one_of=HOST_SCOPE_ONE_OF,
-        mutually_exclusive=HOST_SCOPE_EXCLUSIVE,
         supports_check_mode=True,
+        **constraints('vsphere.HOST_SCOPE')
     )
-    host_graphics(module)
+    run(module, VsphereHostGraphics)
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ author:
 extends_documentation_fragment:
   - gpuvirt.core.vsphere
   - gpuvirt.core.vsphere.HOST_SCOPE
+  - gpuvirt.core.attributes
 options:
   devices:
     description: GPUs to change.
@@ -51,10 +52,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports the exact change without calling UpdatePassthruConfig.
+    details: Reports the exact change without calling UpdatePassthruConfig.
   diff_mode:
     support: full
-    description: Before and after passthrough state per host.
+    details: Before and after passthrough state per host.
 '''
 
 EXAMPLES = r'''
@@ -97,15 +98,15 @@ changes:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.args import (
-    HOST_SCOPE_EXCLUSIVE, HOST_SCOPE_ONE_OF, HOST_SCOPE_SPEC, vsphere_argument_spec,
-)
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.runner import host_passthrough
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec, constraints
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.vsphere_host_passthrough import VsphereHostPassthrough
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=vsphere_argument_spec(
+        argument_spec=argument_spec(
+            'vsphere', 'vsphere.HOST_SCOPE',
             devices=dict(type='list', elements='dict', required=True, options=dict(
                 id=dict(type='str'),
                 vendor_id=dict(type='raw'),
@@ -114,13 +115,11 @@ def main():
                 label=dict(type='str'),
             ), mutually_exclusive=[['id', 'device_id']], required_one_of=[['id', 'device_id']]),
             apply_now=dict(type='bool', default=False),
-            **HOST_SCOPE_SPEC
         ),
-        required_one_of=HOST_SCOPE_ONE_OF,
-        mutually_exclusive=HOST_SCOPE_EXCLUSIVE,
         supports_check_mode=True,
+        **constraints('vsphere.HOST_SCOPE')
     )
-    host_passthrough(module)
+    run(module, VsphereHostPassthrough)
 
 
 if __name__ == '__main__':

@@ -74,23 +74,21 @@ changes:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.args import (
-    HOST_SCOPE_EXCLUSIVE, HOST_SCOPE_ONE_OF, HOST_SCOPE_SPEC, MAINTENANCE_SPEC, vsphere_argument_spec,
-)
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.host_cycle import host_reboot
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec, constraints
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.vsphere_host_reboot import VsphereHostReboot
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
 
 
 def main():
-    options = dict(force=dict(type='bool', default=False))
-    options.update(MAINTENANCE_SPEC)
-    options.update(HOST_SCOPE_SPEC)
     module = AnsibleModule(
-        argument_spec=vsphere_argument_spec(**options),
-        required_one_of=HOST_SCOPE_ONE_OF,
-        mutually_exclusive=HOST_SCOPE_EXCLUSIVE,
+        argument_spec=argument_spec(
+            'vsphere', 'vsphere.HOST_SCOPE', 'vsphere.MAINTENANCE',
+            force=dict(type='bool', default=False),
+        ),
         supports_check_mode=True,
+        **constraints('vsphere.HOST_SCOPE')
     )
-    host_reboot(module)
+    run(module, VsphereHostReboot)
 
 
 if __name__ == '__main__':

@@ -116,30 +116,26 @@ changes:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.args import (
-    HOST_SCOPE_EXCLUSIVE, HOST_SCOPE_ONE_OF, HOST_SCOPE_SPEC, MAINTENANCE_SPEC, vsphere_argument_spec,
-)
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.host_cycle import host_software
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec, constraints
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.vsphere_host_software import VsphereHostSoftware
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
 
 
 def main():
-    options = dict(
-        packages=dict(type='list', elements='dict', required=True, options=dict(
-            name=dict(type='str', required=True),
-            version=dict(type='str', required=True),
-            url=dict(type='str', required=True),
-        )),
-        reboot=dict(type='bool', default=True),
-    )
-    options.update(MAINTENANCE_SPEC)
-    options.update(HOST_SCOPE_SPEC)
     module = AnsibleModule(
-        argument_spec=vsphere_argument_spec(**options),
-        required_one_of=HOST_SCOPE_ONE_OF,
-        mutually_exclusive=HOST_SCOPE_EXCLUSIVE,
+        argument_spec=argument_spec(
+            'vsphere', 'vsphere.HOST_SCOPE', 'vsphere.MAINTENANCE',
+            packages=dict(type='list', elements='dict', required=True, options=dict(
+                name=dict(type='str', required=True),
+                version=dict(type='str', required=True),
+                url=dict(type='str', required=True),
+            )),
+            reboot=dict(type='bool', default=True),
+        ),
         supports_check_mode=True,
+        **constraints('vsphere.HOST_SCOPE')
     )
-    host_software(module)
+    run(module, VsphereHostSoftware)
 
 
 if __name__ == '__main__':

@@ -26,6 +26,7 @@ author:
   - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.vsphere
+  - gpuvirt.core.attributes
 options:
   id:
     description:
@@ -105,10 +106,8 @@ options:
     default: present
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - Uses vCenter's REST API only (one session per run, always closed); pyvmomi is not needed by this module.
@@ -178,20 +177,15 @@ api_calls:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.gpuvirt.core.plugins.module_utils.capv.vmclass_runner import run_module
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.args import vsphere_argument_spec
-
-PASSTHROUGH_DEVICE = dict(
-    vendor_id=dict(type='raw', required=True),
-    device_id=dict(type='raw', required=True),
-    custom_label=dict(type='str'),
-)
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.vsphere_vm_class import VsphereVmClass
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=vsphere_argument_spec(
+        argument_spec=argument_spec(
+            'vsphere',
             id=dict(type='str', required=True),
             cpu_count=dict(type='int'),
             memory_mb=dict(type='int'),
@@ -199,7 +193,11 @@ def main():
             memory_reservation=dict(type='int'),
             description=dict(type='str'),
             vgpu_profiles=dict(type='list', elements='str'),
-            passthrough_devices=dict(type='list', elements='dict', no_log=False, options=PASSTHROUGH_DEVICE),
+            passthrough_devices=dict(type='list', elements='dict', no_log=False, options=dict(
+                vendor_id=dict(type='raw', required=True),
+                device_id=dict(type='raw', required=True),
+                custom_label=dict(type='str'),
+            )),
             namespaces=dict(type='list', elements='str', default=[]),
             purge_namespaces=dict(type='bool', default=False),
             device_api=dict(type='str', choices=['auto', 'devices', 'config_spec'], default='auto'),
@@ -207,7 +205,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module)
+    run(module, VsphereVmClass)
 
 
 if __name__ == '__main__':

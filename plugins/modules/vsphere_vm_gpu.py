@@ -24,6 +24,7 @@ author:
   - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
   - gpuvirt.core.vsphere
+  - gpuvirt.core.attributes
 options:
   name:
     description: VM name. One of O(name), O(uuid) and O(moid) is required.
@@ -80,10 +81,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports the exact change; makes no call that changes anything.
+    details: Reports the exact change; makes no call that changes anything.
   diff_mode:
     support: full
-    description: Before and after of the VM's GPU devices, memory lock and MMIO settings.
+    details: Before and after of the VM's GPU devices, memory lock and MMIO settings.
 '''
 
 EXAMPLES = r'''
@@ -127,13 +128,15 @@ changes:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.args import vsphere_argument_spec
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.vm import vm_gpu
+from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_spec
+from ansible_collections.gpuvirt.core.plugins.module_utils.operations.vsphere_vm_gpu import VsphereVmGpu
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=vsphere_argument_spec(
+        argument_spec=argument_spec(
+            'vsphere',
             name=dict(type='str'),
             uuid=dict(type='str'),
             moid=dict(type='str'),
@@ -152,7 +155,7 @@ def main():
         mutually_exclusive=[['name', 'uuid', 'moid']],
         supports_check_mode=True,
     )
-    vm_gpu(module)
+    run(module, VsphereVmGpu)
 
 
 if __name__ == '__main__':

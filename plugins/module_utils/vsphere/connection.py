@@ -1,7 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpuvirt.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Session handling: lazy pyvmomi import, login with clear errors, always logged out, task waiting."""
+"""The vSphere session of the pyvmomi modules: lazy pyvmomi import, login with clear errors, always logged out, task
+waiting, and :class:`VsphereOperation`, the :class:`~plan.Operation` base whose ``session()`` is that login.
+
+Errors: what fails before the first write (pyvmomi missing, connection options, login, TLS) is a
+:class:`~plan.PlanError`; a task that ends in an error is a :class:`VsphereError` (raised inside a change's apply, so
+:func:`plan.execute` reports it as the failed change and undoes what was applied); a task that does not finish in time
+is :class:`~plan.OutcomeUnknown` (it may still take effect; :func:`plan.run` reads the state again).
+"""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -10,14 +17,16 @@ import socket
 import ssl
 import time
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.args import required_connection
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import TIMEOUT_OPTIONS, GpuvirtError, Operation, OutcomeUnknown, PlanError
 
 
-class VsphereError(PlanError):
-    """A vSphere problem (connection, unknown object, failed task) with a message that says what to do.
+class VsphereError(GpuvirtError):
+    """A vSphere call or task failed while applying (a fault, a wrong result), with a message that says what to do."""
 
-    A PlanError, so plan.run reports it with fail_json like any refusal, without a traceback."""
+
+def required_connection(params):
+    """Names of connection options missing after env fallbacks, for one clear error."""
+    return [name for name in ('hostname', 'username', 'password') if not params.get(name)]
 
 
 def pyvmomi():
@@ -25,8 +34,8 @@ def pyvmomi():
     try:
         from pyVmomi import vim, vmodl  # pylint: disable=import-outside-toplevel
     except ImportError:
-        raise VsphereError('the vSphere modules need the Python library pyvmomi (>= 8.0.3) on the host that runs '
-                           'the module: pip install pyvmomi')
+        raise PlanError('the vSphere modules need the Python library pyvmomi (>= 8.0.3) on the host that runs '
+                        'the module: pip install pyvmomi')
     return vim, vmodl
 
 
@@ -45,7 +54,7 @@ class Session(object):
     """``with Session(params) as si:`` logs in and always logs out.
 
     Errors (missing options, wrong credentials, unreachable host, untrusted certificate) raise
-    :class:`VsphereError` naming the host and what to do; the password never appears in them.
+    :class:`~plan.PlanError` naming the host and what to do; the password never appears in them.
     """
 
     def __init__(self, params):
@@ -56,8 +65,8 @@ class Session(object):
     def __enter__(self):
         missing = required_connection(self.params)
         if missing:
-            raise VsphereError('missing vSphere connection option(s) %s: set them on the task or in the VMWARE_HOST, '
-                               'VMWARE_USER, VMWARE_PASSWORD environment variables' % ', '.join(missing))
+            raise PlanError('missing vSphere connection option(s) %s: set them on the task or in the VMWARE_HOST, '
+                            'VMWARE_USER, VMWARE_PASSWORD environment variables' % ', '.join(missing))
         vim, _vmodl = pyvmomi()
         from pyVim.connect import SmartConnect  # pylint: disable=import-outside-toplevel
         host, port, user = self.params['hostname'], self.params['port'], self.params['username']
@@ -72,19 +81,19 @@ class Session(object):
             self.si = SmartConnect(host=host, user=user, pwd=self.params['password'], port=port, sslContext=context,
                                    httpConnectionTimeout=self.params.get('timeout') or 600)
         except vim.fault.InvalidLogin:
-            raise VsphereError('login to vCenter/ESXi %s as %s failed: wrong user name or password' % (where, user))
+            raise PlanError('login to vCenter/ESXi %s as %s failed: wrong user name or password' % (where, user))
         except ssl.SSLError as exc:
             if 'CERTIFICATE_VERIFY_FAILED' in str(exc):
-                raise VsphereError('the TLS certificate of %s is not trusted (%s): install its CA on the controller, '
-                                   'or set validate_certs: false for a lab' % (where, getattr(exc, 'verify_message', exc)))
-            raise VsphereError('TLS error talking to %s: %s' % (where, exc))
+                raise PlanError('the TLS certificate of %s is not trusted (%s): install its CA on the controller, '
+                                'or set validate_certs: false for a lab' % (where, getattr(exc, 'verify_message', exc)))
+            raise PlanError('TLS error talking to %s: %s' % (where, exc))
         except (socket.error, OSError) as exc:
-            raise VsphereError('cannot reach vCenter/ESXi at %s: %s; check hostname and port' % (where, exc))
+            raise PlanError('cannot reach vCenter/ESXi at %s: %s; check hostname and port' % (where, exc))
         except vim.fault.VimFault as exc:
-            raise VsphereError('login to %s failed: %s' % (where, fault_text(exc)))
+            raise PlanError('login to %s failed: %s' % (where, fault_text(exc)))
         except Exception as exc:  # pylint: disable=broad-except
             text = str(exc)
-            raise VsphereError('cannot connect to vCenter/ESXi at %s: %s' % (where, text or exc.__class__.__name__))
+            raise PlanError('cannot connect to vCenter/ESXi at %s: %s' % (where, text or exc.__class__.__name__))
         self.content = self.si.RetrieveContent()
         return self.si
 
@@ -96,6 +105,21 @@ class Session(object):
                 pass
             self.si = None
         return False
+
+
+class VsphereOperation(Operation):
+    """An :class:`~plan.Operation` over the vSphere API (pyvmomi): every timeout option must be more than 0, and the
+    session is one login (:class:`Session`), held until the result and always logged out."""
+
+    positive = TIMEOUT_OPTIONS
+
+    def session(self):
+        return Session(self.params)
+
+    @property
+    def content(self):
+        """The ServiceContent of the session (valid from observe on)."""
+        return self.session_value.content
 
 
 def api_version(content):
@@ -110,7 +134,8 @@ def api_version(content):
 
 
 def wait_for_task(task, what, timeout=600):
-    """Wait for a vSphere task; raise VsphereError with the task's fault text when it fails."""
+    """Wait for a vSphere task: its result; :class:`VsphereError` with the task's fault text when it fails,
+    :class:`~plan.OutcomeUnknown` when it has not finished after ``timeout`` seconds."""
     vim, _vmodl = pyvmomi()
     deadline = time.time() + timeout
     delay = 0.05
@@ -124,6 +149,6 @@ def wait_for_task(task, what, timeout=600):
             name = getattr(error, '_wsdlName', error.__class__.__name__)
             raise VsphereError('%s failed: %s: %s' % (what, name, text))
         if time.time() > deadline:
-            raise VsphereError('%s did not finish within %d seconds (task %s)' % (what, timeout, task._moId))  # pylint: disable=protected-access
+            raise OutcomeUnknown('%s did not finish within %d seconds (task %s)' % (what, timeout, task._moId))  # pylint: disable=protected-access
         time.sleep(delay)
         delay = min(delay * 2, 1.0)

@@ -8,6 +8,9 @@ per host in scope (what ``esxcli software vib list`` shows). Writes, in plan ord
 RelocateVM_Task / PowerOffVM_Task (evacuation), EnterMaintenanceMode_Task, HostPatchManager.InstallHostPatchV2_Task
 (vibUrls), RebootHost_Task and a wait for a new runtime.bootTime with connectionState connected,
 ExitMaintenanceMode_Task. Facts: reference gpu-virtualization-facts.md §8 [S9], [S1 §2.9].
+
+Every wait (a task, a host back from its reboot) is part of its step's apply: the next step, and the next host's
+cycle, start only after it. Which hosts are cycled and what happens to their VMs is decided in maintenance.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,12 +18,12 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, run
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import OutcomeUnknown, Plan, PlanError
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere import maintenance
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.connection import VsphereError, fault_text, pyvmomi, wait_for_task
+from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.connection import (
+    VsphereError, VsphereOperation, fault_text, pyvmomi, wait_for_task)
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.inventory import Inventory
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.query import ENTITY_PATHS, HOST_PATHS, retrieve, retrieve_one
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.runner import with_session
 
 CYCLE_HOST_PATHS = HOST_PATHS + ['runtime.bootTime', 'summary.rebootRequired', 'configManager.imageConfigManager',
                                  'configManager.patchManager']
@@ -64,9 +67,9 @@ class Cycler(object):
         try:
             result = self._wait(manager.InstallHostPatchV2_Task(vibUrls=urls), 'install %s on host %s' % (
                 ', '.join('%s %s' % (p['name'], p['version']) for p in packages), name))
-        except VsphereError as exc:
-            raise VsphereError('%s. The VIB URLs must be reachable from the host itself (%s)' % (exc.msg, ', '.join(urls)))
-        installed = installed_packages(host_ref)
+        except (VsphereError, OutcomeUnknown) as exc:
+            raise exc.__class__('%s. The VIB URLs must be reachable from the host itself (%s)' % (exc.msg, ', '.join(urls)))
+        installed = installed_packages(host_ref, VsphereError)
         wrong = maintenance.missing_packages(installed, packages)
         if wrong:
             raise VsphereError('host %s reports %s after the install, not the wanted version(s) %s' % (
@@ -95,15 +98,16 @@ class Cycler(object):
             delay = min(delay * 2, 10)
 
 
-def installed_packages(host_ref):
-    """{VIB name: version} from HostImageConfigManager.fetchSoftwarePackages."""
+def installed_packages(host_ref, error=PlanError):
+    """{VIB name: version} from HostImageConfigManager.fetchSoftwarePackages; ``error`` (PlanError while observing,
+    VsphereError after an install) when they cannot be read."""
     manager = host_ref.configManager.imageConfigManager
     if manager is None:
-        raise VsphereError('host %s has no image configuration manager (API 6.5+ needed to list its VIBs)' % host_ref.name)
+        raise error('host %s has no image configuration manager (API 6.5+ needed to list its VIBs)' % host_ref.name)
     try:
         return dict((p.name, p.version) for p in manager.fetchSoftwarePackages() or [])
     except Exception as exc:  # pylint: disable=broad-except
-        raise VsphereError('cannot list the VIBs of host %s: %s' % (host_ref.name, fault_text(exc)))
+        raise error('cannot list the VIBs of host %s: %s' % (host_ref.name, fault_text(exc)))
 
 
 def observe_inventory(content, params):
@@ -203,18 +207,6 @@ def _records(inventory, hosts):
     return out
 
 
-def reboot_reasons(record):
-    """Why a host needs a reboot now: pending software, passthrough or graphics settings."""
-    why = []
-    if record['reboot_pending']:
-        why.append('host reports reboot required')
-    if record['reboot_required']:
-        why.append('passthrough pending')
-    if record['graphics_restart_required']:
-        why.append('graphics settings pending')
-    return why
-
-
 def _result(records, outcome, packages_of=None, observe_again=None):
     """Per host: what was (or would be) done and the state after."""
     done = {}
@@ -235,89 +227,50 @@ def _result(records, outcome, packages_of=None, observe_again=None):
         now = fresh[name] if fresh else record
         item = {'name': name, 'changed': bool(entry), 'actions': entry.get('actions', []),
                 'evacuated': entry.get('evacuated', []), 'rebooted': entry.get('rebooted', False),
-                'in_maintenance_mode': now['in_maintenance_mode'], 'reboot_required': bool(reboot_reasons(now)),
-                'reboot_reasons': reboot_reasons(now)}
+                'in_maintenance_mode': now['in_maintenance_mode'], 'reboot_required': bool(maintenance.reboot_reasons(now)),
+                'reboot_reasons': maintenance.reboot_reasons(now)}
         if packages_of is not None:
             item['packages'] = fresh[name]['packages'] if fresh else packages_of(name)['installed']
         hosts.append(item)
     return {'hosts': hosts, 'reboot_required': any(h['reboot_required'] for h in hosts)}
 
 
-# -- vsphere_host_software -----------------------------------------------------------------------------
-def host_software(module):
-    p = module.params
+class HostCycleOperation(VsphereOperation):
+    """What vsphere_host_software and vsphere_host_reboot share: observe the hosts in scope, their VMs (one retrieval)
+    and :meth:`observe_packages`; plan a maintenance cycle (maintenance.plan_cycles) for each host :meth:`needs` names,
+    one host after the other; report per host what was done and its state read again after the writes."""
 
-    def body(session):
-        content = session.content
-        cycler = Cycler(content, p)
-        maintenance.check_packages(p['packages'])
+    def observe_packages(self, hosts, records):
+        """{host name: {'installed', 'missing'}} (and ``packages`` in each record), or None: the base installs nothing."""
+        return None
 
-        def observe():
-            inventory, hosts = observe_inventory(content, p)
-            records = _records(inventory, hosts)
-            packages = {}
-            for host in hosts:
-                installed = installed_packages(host.ref)
-                packages[host.get('name')] = {'installed': installed, 'missing': maintenance.missing_packages(installed, p['packages'])}
-                records[host.get('name')]['packages'] = installed
-            return inventory, records, packages
+    def needs(self, current):
+        """Ordered {host name: why} of the hosts to cycle."""
+        raise NotImplementedError
 
-        def plan(current):
-            inventory, records, packages = current
-            needs = {}
-            for name, record in records.items():
-                why = (['vib install'] if packages[name]['missing'] else []) + (
-                    ['host reports reboot required'] if p['reboot'] and record['reboot_pending'] else [])
-                if why:
-                    needs[name] = why
-            vm_facts = _vm_facts(inventory)
-            cycles = maintenance.plan_cycles(_host_facts(inventory), vm_facts, p['evacuate'], needs)
-            for cycle in cycles:
-                cycle['reboot'] = p['reboot']
-            return build_plan(cycler, inventory, vm_facts, cycles, records, packages_of=packages.get)
+    def reboots(self):
+        """Whether a cycle reboots its host."""
+        return True
 
-        def result(current, outcome):
-            _inventory, records, packages = current
+    def observe(self):
+        inventory, hosts = observe_inventory(self.content, self.params)
+        records = _records(inventory, hosts)
+        packages = self.observe_packages(hosts, records)
+        return {'inventory': inventory, 'records': records, 'packages': packages}
 
-            def again():
-                _i, fresh, _p = observe()
-                return fresh
-            return _result(records, outcome, packages_of=packages.get, observe_again=again)
+    def plan(self, current):
+        inventory = current['inventory']
+        vm_facts = _vm_facts(inventory)
+        cycles = maintenance.plan_cycles(_host_facts(inventory), vm_facts, self.params['evacuate'], self.needs(current))
+        for cycle in cycles:
+            cycle['reboot'] = self.reboots()
+        return build_plan(Cycler(self.content, self.params), inventory, vm_facts, cycles, current['records'],
+                          packages_of=self._packages_of(current))
 
-        run(module, observe, plan, result)
+    def result(self, current, outcome):
+        return _result(current['records'], outcome, packages_of=self._packages_of(current),
+                       observe_again=lambda: self.observe()['records'])
 
-    with_session(module, body)
-
-
-# -- vsphere_host_reboot -------------------------------------------------------------------------------
-def host_reboot(module):
-    p = module.params
-
-    def body(session):
-        content = session.content
-        cycler = Cycler(content, p)
-
-        def observe():
-            inventory, hosts = observe_inventory(content, p)
-            return inventory, _records(inventory, hosts)
-
-        def plan(current):
-            inventory, records = current
-            if p['force']:
-                needs = dict((name, ['forced']) for name in records)
-            else:
-                needs = dict((name, reboot_reasons(r)) for name, r in records.items() if reboot_reasons(r))
-            vm_facts = _vm_facts(inventory)
-            cycles = maintenance.plan_cycles(_host_facts(inventory), vm_facts, p['evacuate'], needs)
-            for cycle in cycles:
-                cycle['reboot'] = True
-            return build_plan(cycler, inventory, vm_facts, cycles, records)
-
-        def result(current, outcome):
-            def again():
-                return observe()[1]
-            return _result(current[1], outcome, observe_again=again)
-
-        run(module, observe, plan, result)
-
-    with_session(module, body)
+    @staticmethod
+    def _packages_of(current):
+        return current['packages'].get if current['packages'] is not None else None

@@ -10,29 +10,16 @@ VirtualPCIPassthrough backings).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.connection import VsphereError
+from ansible_collections.gpuvirt.core.plugins.module_utils.pci import NVIDIA_VENDOR_ID, u16
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
 
-NVIDIA_VENDOR_ID = 0x10de
 VMIOP = 'VirtualPCIPassthroughVmiopBackingInfo'
 DYNAMIC = 'VirtualPCIPassthroughDynamicBackingInfo'
 DIRECT = 'VirtualPCIPassthroughDeviceBackingInfo'
 
 
-def u16(value):
-    """HostPciDevice ids are signed 16-bit in the API: 0x10de stays 4318, 0x8000+ would be negative."""
-    return int(value or 0) & 0xffff
-
-
 def wsdl_name(obj):
     return getattr(obj, '_wsdlName', None) or obj.__class__.__name__
-
-
-def normalize_pci_id(text):
-    """'3b:00.0' or '0000:3B:00.0' -> '0000:3b:00.0'."""
-    value = str(text).strip().lower()
-    if value.count(':') == 1:
-        value = '0000:' + value
-    return value
 
 
 def _device_id(text):
@@ -68,7 +55,8 @@ def gpu_devices(devices):
 
 
 class Inventory(object):
-    """Hosts, VMs and their containers from one retrieval, with name-based selection."""
+    """Hosts, VMs and their containers from one retrieval, with name-based selection (an unknown name is a
+    :class:`~plan.PlanError`: nothing is written before the state is known)."""
 
     def __init__(self, objects):
         self.by_moid = dict((o.moid, o) for o in objects)
@@ -107,19 +95,19 @@ class Inventory(object):
         if datacenter:
             known = sorted(set(o.get('name') for o in self.by_moid.values() if o.kind == 'Datacenter'))
             if datacenter not in known:
-                raise VsphereError('datacenter %r not found (known: %s)' % (datacenter, ', '.join(known) or 'none'))
+                raise PlanError('datacenter %r not found (known: %s)' % (datacenter, ', '.join(known) or 'none'))
             hosts = [h for h in hosts if self.datacenter_of(h) == datacenter]
         if cluster:
             known = sorted(set(self.cluster_of(h) for h in hosts if self.cluster_of(h)))
             if cluster not in known:
                 where = ' in datacenter %r' % datacenter if datacenter else ''
-                raise VsphereError('cluster %r not found%s (known: %s)' % (cluster, where, ', '.join(known) or 'none'))
+                raise PlanError('cluster %r not found%s (known: %s)' % (cluster, where, ', '.join(known) or 'none'))
             hosts = [h for h in hosts if self.cluster_of(h) == cluster]
         if esxi_hostname:
             found = [h for h in hosts if h.get('name') == esxi_hostname]
             if not found:
                 known = sorted(h.get('name') for h in hosts)
-                raise VsphereError('ESXi host %r not found%s (known: %s)' % (
+                raise PlanError('ESXi host %r not found%s (known: %s)' % (
                     esxi_hostname, ' in cluster %r' % cluster if cluster else '', ', '.join(known[:50]) or 'none'))
             hosts = found
         return hosts
@@ -135,9 +123,9 @@ class Inventory(object):
             found = [v for v in self.vms if v.get('name') == name]
             what = 'name %r' % name
         if not found:
-            raise VsphereError('VM with %s not found' % what)
+            raise PlanError('VM with %s not found' % what)
         if len(found) > 1:
-            raise VsphereError('%d VMs have the %s (%s): use uuid or moid' % (len(found), what, ', '.join(v.moid for v in found)))
+            raise PlanError('%d VMs have the %s (%s): use uuid or moid' % (len(found), what, ', '.join(v.moid for v in found)))
         return found[0]
 
     # -- records ----------------------------------------------------------------------------------

@@ -113,3 +113,34 @@ def plan_cycles(hosts, vms, evacuate, needs):
         entered = not host.get('in_maintenance_mode')
         cycles.append({'host': name, 'why': needs[name], 'evacuate': moves, 'enter': entered, 'exit': entered})
     return cycles
+
+
+# (host record key, reason): pending software (summary.rebootRequired), passthrough enabled but not active, graphics
+# configured but not active
+REBOOT_REASONS = (('reboot_pending', 'host reports reboot required'), ('reboot_required', 'passthrough pending'),
+                  ('graphics_restart_required', 'graphics settings pending'))
+
+
+def reboot_reasons(record):
+    """Why a host needs a reboot now, in REBOOT_REASONS order. ``record``: an inventory host record with
+    ``reboot_pending``."""
+    return [why for key, why in REBOOT_REASONS if record[key]]
+
+
+def hosts_to_reboot(records, force=False):
+    """vsphere_host_reboot's decision: ordered {host name: why} of the hosts to cycle, every host with ``force``, else
+    those with a :func:`reboot_reasons`. ``records``: ordered {host name: host record}."""
+    if force:
+        return dict((name, ['forced']) for name in records)
+    return dict((name, reboot_reasons(record)) for name, record in records.items() if reboot_reasons(record))
+
+
+def hosts_to_update(records, missing, reboot=True):
+    """vsphere_host_software's decision: ordered {host name: why} of the hosts to cycle, those missing a wanted package
+    (``missing``: host name -> :func:`missing_packages`) and, with ``reboot``, those that report a pending reboot."""
+    needs = {}
+    for name, record in records.items():
+        why = (['vib install'] if missing[name] else []) + (['host reports reboot required'] if reboot and record['reboot_pending'] else [])
+        if why:
+            needs[name] = why
+    return needs

@@ -10,30 +10,22 @@ impossible. Facts: reference gpu-virtualization-facts.md §8 and [S1 §2.9].
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.gpuvirt.core.plugins.module_utils import pci, vgpu
+from ansible_collections.gpuvirt.core.plugins.module_utils.pci import NVIDIA_VENDOR_ID
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.inventory import NVIDIA_VENDOR_ID, normalize_pci_id
-from ansible_collections.gpuvirt.core.plugins.module_utils import vgpu
 
 RESTART_HINT = 'reboot the host, or restart nv-hostengine on it (nv-hostengine -t; nv-hostengine -d)'
 DYNAMIC_DIRECTPATH_MIN_VERSION = 17
 LARGE_BAR_MIN_GB = 16  # GPUs whose BAR (framebuffer) exceeds 16 GB need 64-bit MMIO above 4 GB [facts §8]
 
 
-def pci_number(value, what):
-    """A PCI vendor/device id: an int (decimal, as vSphere and CAPV write them) or a hex string ('10de', '0x10de')."""
-    if isinstance(value, bool):
-        raise PlanError('%s %r is not a PCI id' % (what, value))
-    if isinstance(value, int):
-        number = value
-    else:
-        text = str(value).strip().lower()
-        try:
-            number = int(text[2:] if text.startswith('0x') else text, 16)
-        except ValueError:
-            raise PlanError('%s %r is not a PCI id: use an integer (4318) or hex digits ("10de", "0x10de")' % (what, value))
-    if not 0 < number <= 0xffff:
-        raise PlanError('%s %r is out of range for a PCI id' % (what, value))
-    return number
+def pci_id(value, what):
+    """A PCI vendor/device id (:func:`pci.parse_id`: an int, decimal as vSphere and CAPV write them, or hex digits);
+    a :class:`~plan.PlanError` with the same message otherwise."""
+    try:
+        return pci.parse_id(value, what)
+    except pci.PciIdError as exc:
+        raise PlanError(str(exc))
 
 
 def _gpu_list(host):
@@ -63,7 +55,7 @@ def plan_graphics(host, default_type=None, policy=None, devices=None, vgpu_mode_
              'devices': [dict(d) for d in before['devices']]}
     gpus = dict((g['id'], g) for g in host['gpus'])
     for item in devices or []:
-        device_id = normalize_pci_id(item['id'])
+        device_id = pci.full_address(item['id'])
         if device_id not in gpus:
             raise PlanError('GPU %s not found on host %s (GPUs: %s)' % (item['id'], host['name'], _gpu_list(host)),
                             host=host['name'])
@@ -116,10 +108,10 @@ def graphics_restart_required(host, after):
 def match_passthrough_devices(host, item):
     """GPUs of ``host`` an item ({'id'} or {'vendor_id', 'device_id'}) names; [] when it names none there."""
     if item.get('id'):
-        wanted = normalize_pci_id(item['id'])
+        wanted = pci.full_address(item['id'])
         return [g for g in host['gpus'] if g['id'] == wanted]
-    vendor = pci_number(item.get('vendor_id') if item.get('vendor_id') is not None else NVIDIA_VENDOR_ID, 'vendor_id')
-    device = pci_number(item['device_id'], 'device_id')
+    vendor = pci_id(item.get('vendor_id') if item.get('vendor_id') is not None else NVIDIA_VENDOR_ID, 'vendor_id')
+    device = pci_id(item['device_id'], 'device_id')
     return [g for g in host['gpus'] if g['vendor_id'] == vendor and g['device_id'] == device]
 
 
@@ -159,8 +151,8 @@ def plan_passthrough(hosts, devices, apply_now=False):
                 })
         if not matched_any:
             raise PlanError('no GPU %s:%s on host(s) %s' % (
-                '%04x' % pci_number(item.get('vendor_id') or NVIDIA_VENDOR_ID, 'vendor_id'),
-                '%04x' % pci_number(item['device_id'], 'device_id'), ', '.join(h['name'] for h in hosts)))
+                '%04x' % pci_id(item.get('vendor_id') or NVIDIA_VENDOR_ID, 'vendor_id'),
+                '%04x' % pci_id(item['device_id'], 'device_id'), ', '.join(h['name'] for h in hosts)))
     return out
 
 
@@ -242,9 +234,9 @@ def plan_vm_gpu(vm, host, vgpu_profiles=None, passthrough_devices=None, state='p
         for index, item in enumerate(passthrough_devices):
             if item.get('device_id') is None:
                 raise PlanError('passthrough_devices[%d] needs device_id (and vendor_id, default NVIDIA 0x10de)' % index)
-            desired_pt.append({'vendor_id': pci_number(item['vendor_id'] if item.get('vendor_id') is not None else NVIDIA_VENDOR_ID,
+            desired_pt.append({'vendor_id': pci_id(item['vendor_id'] if item.get('vendor_id') is not None else NVIDIA_VENDOR_ID,
                                                        'passthrough_devices[%d].vendor_id' % index),
-                               'device_id': pci_number(item['device_id'], 'passthrough_devices[%d].device_id' % index),
+                               'device_id': pci_id(item['device_id'], 'passthrough_devices[%d].device_id' % index),
                                'custom_label': item.get('custom_label') or ''})
 
     remove_keys, add_vgpus, add_pt = [], [], []

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.connection import pyvmomi
+from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.inventory import Inventory
 
 # Properties the GPU modules read, by managed object type name.
 ENTITY_PATHS = ['name', 'parent']
@@ -92,3 +93,9 @@ def retrieve_one(content, ref, paths):
     for item in (result.objects if result else None) or []:
         props.update((p.name, p.val) for p in item.propSet or [])
     return Obj(ref, props)
+
+
+def hosts_in_scope(content, datacenter=None, cluster=None, esxi_hostname=None):
+    """[(host object, host record)] of the hosts in scope, from one retrieval (VMs by name only)."""
+    inventory = Inventory(gpu_inventory(content, vm_paths=['name']))
+    return [(h, inventory.host_record(h)) for h in inventory.select_hosts(datacenter, cluster, esxi_hostname)]

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpuvirt.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""vsphere_vm_gpu: vGPU profiles and Dynamic DirectPath devices of one VM, with optional power cycle.
+"""vsphere_vm_gpu's I/O side: the ReconfigVM specs (and their undo) of a plan from planners.plan_vm_gpu, and the power
+cycle around them (operations/vsphere_vm_gpu.py builds the plan).
 
 Device specs follow reference gpu-virtualization-facts.md §8-§9: vGPU = VirtualPCIPassthrough with
 VmiopBackingInfo{vgpu}; Dynamic DirectPath = DynamicBackingInfo{allowedDevice[{vendorId, deviceId}],
@@ -14,12 +15,9 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, run
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere import planners
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.connection import VsphereError, pyvmomi, wait_for_task
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.inventory import Inventory, gpu_devices, wsdl_name
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.query import VM_PATHS, gpu_inventory, retrieve_one
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.runner import with_session
+from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.connection import wait_for_task
+from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.inventory import gpu_devices, wsdl_name
+from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.query import retrieve_one
 
 FIRST_NEW_KEY = -200
 MMIO_KEYS = ('pciPassthru.use64bitMMIO', 'pciPassthru.64bitMMIOSizeGB')
@@ -93,11 +91,11 @@ def build_undo_spec(vim, before_devices, before_locked, before_extra, now_device
     return spec
 
 
-def _power_on(vm, name, timeout):
+def power_on(vm, name, timeout):
     wait_for_task(vm.PowerOnVM_Task(), 'power on VM %s' % name, timeout)
 
 
-def _power_off(vim, content, vm, name, shutdown_timeout, timeout):
+def power_off(vim, content, vm, name, shutdown_timeout, timeout):
     """Shut the guest down; power off when tools are not running or it is still on after the timeout."""
     try:
         vm.ShutdownGuest()
@@ -110,71 +108,3 @@ def _power_off(vim, content, vm, name, shutdown_timeout, timeout):
             return
         time.sleep(1)
     wait_for_task(vm.PowerOffVM_Task(), 'power off VM %s after guest shutdown timed out' % name, timeout)
-
-
-def vm_gpu(module):
-    p = module.params
-
-    def body(session):
-        vim, _vmodl = pyvmomi()
-        content = session.content
-        timeout = p['timeout']
-
-        def observe():
-            inventory = Inventory(gpu_inventory(content, vm_paths=['name', 'config.uuid', 'config.instanceUuid', 'config.template', 'runtime.host']))
-            found = inventory.find_vm(p['name'], p['uuid'], p['moid'])
-            host = inventory.host_of_vm(found)
-            if host is None:
-                raise VsphereError('VM %s has no host (is it registered and connected?)' % found.get('name'))
-            obj = retrieve_one(content, found.ref, VM_PATHS)
-            return obj, inventory.host_record(host)
-
-        def plan(current):
-            obj, host = current
-            state = vm_state(obj)
-            planned = planners.plan_vm_gpu(state, host, p['vgpu_profiles'], p['passthrough_devices'], p['state'],
-                                           p['power_cycle'], p['mmio_size_gb'])
-            the_plan = Plan()
-            if planned is None:
-                return the_plan
-            vm, name = obj.ref, state['name']
-            devices = obj.get('config.hardware.device', [])
-            by_key = dict((d.key, d) for d in devices)
-            spec = build_spec(vim, planned, by_key)
-            if planned['power_cycle']:
-                the_plan.add('power_off', name, before=dict(planned['before'], power_state=state['power_state']),
-                             after=dict(planned['before'], power_state='poweredOff'),
-                             apply=lambda: _power_off(vim, content, vm, name, p['shutdown_timeout'], timeout),
-                             undo=lambda: _power_on(vm, name, timeout))
-
-            def undo_reconfigure():
-                now = retrieve_one(content, vm, ['config.hardware.device']).get('config.hardware.device', [])
-                undo_spec = build_undo_spec(vim, devices, state['memory_locked'], state['extra_config'], now)
-                wait_for_task(vm.ReconfigVM_Task(undo_spec), 'restore the devices of VM %s' % name, timeout)
-
-            power = 'poweredOff' if planned['power_cycle'] else state['power_state']
-            the_plan.add('reconfigure', name, before=dict(planned['before'], power_state=power),
-                         after=dict(planned['after'], power_state=power),
-                         apply=lambda: wait_for_task(vm.ReconfigVM_Task(spec), 'reconfigure VM %s' % name, timeout),
-                         undo=undo_reconfigure,
-                         details={'add_vgpus': planned['add_vgpus'], 'add_passthrough': planned['add_passthrough'],
-                                  'removed_devices': len(planned['remove_keys'])})
-            if planned['power_cycle']:
-                the_plan.add('power_on', name, before=dict(planned['after'], power_state='poweredOff'),
-                             after=dict(planned['after'], power_state=state['power_state']),
-                             apply=lambda: _power_on(vm, name, timeout), undo=None)
-            return the_plan
-
-        def result(current, outcome):
-            obj, host = current
-            state = vm_state(obj)
-            change = next((c for c in outcome.plan.changes if c.action == 'reconfigure'), None)
-            summary = dict(change.after) if change else planners.plan_vm_gpu_summary(state)
-            summary.pop('power_state', None)
-            summary.update(name=state['name'], moid=obj.moid, host=host['name'],
-                           power_state=state['power_state'], hardware_version='vmx-%d' % state['version'])
-            return {'vm': summary}
-
-        run(module, observe, plan, result)
-
-    with_session(module, body)

@@ -5,7 +5,8 @@ from pyVmomi import vim
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere import planners
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.inventory import gpu_devices, normalize_pci_id
+from ansible_collections.gpuvirt.core.plugins.module_utils.pci import full_address
+from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.inventory import gpu_devices
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.vm import build_spec, build_undo_spec, vm_state
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.query import Obj
 
@@ -130,18 +131,18 @@ def test_dynamic_directpath_needs_vmx17_and_an_enabled_matching_gpu():
 
 @pytest.mark.parametrize('value, expected', [(4318, 4318), ('10de', 4318), ('0x10DE', 4318), (0x20f1, 0x20f1), ('20f1', 0x20f1)])
 def test_pci_numbers(value, expected):
-    assert planners.pci_number(value, 'x') == expected
+    assert planners.pci_id(value, 'x') == expected
 
 
 @pytest.mark.parametrize('value', ['zz', True, 0, 0x10000, '-1'])
 def test_bad_pci_numbers(value):
     with pytest.raises(PlanError):
-        planners.pci_number(value, 'x')
+        planners.pci_id(value, 'x')
 
 
 def test_normalize_pci_id():
-    assert normalize_pci_id('3B:00.0') == '0000:3b:00.0'
-    assert normalize_pci_id('0000:af:00.0') == '0000:af:00.0'
+    assert full_address('3B:00.0') == '0000:3b:00.0'
+    assert full_address('0000:af:00.0') == '0000:af:00.0'
 
 
 # -- host graphics ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ Facts (reference gpu-virtualization-facts.md §10, [S12] vSphere Automation API,
 - namespaces take classes through ``vm_service_spec.vm_classes``, an update replacing the whole
   ``vm_service_spec`` (so ``content_libraries`` is always sent back unchanged).
 
-No I/O: the planner gets the current records and a ``writer`` doing the calls.
+No I/O: the planner gets the current records and a ``writer`` doing the calls (vmclass_api.VmClassWriter).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,9 +28,8 @@ __metaclass__ = type
 import copy
 import re
 
-from ansible_collections.gpuvirt.core.plugins.module_utils import vgpu
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError, check_positive
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.planners import pci_number
+from ansible_collections.gpuvirt.core.plugins.module_utils import pci, vgpu
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError
 
 DNS_LABEL = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
 CONFIG_SPEC_MIN_VERSION = (8, 0, 2)
@@ -74,8 +73,11 @@ def normalise_passthrough(index, item):
     where = 'passthrough_devices[%d]' % index
     if item.get('vendor_id') is None or item.get('device_id') is None:
         raise PlanError('%s needs vendor_id and device_id (a decimal integer such as 4318, or hex digits such as "10de")' % where)
-    out = {'vendor_id': pci_number(item['vendor_id'], '%s.vendor_id' % where),
-           'device_id': pci_number(item['device_id'], '%s.device_id' % where)}
+    try:
+        out = {'vendor_id': pci.parse_id(item['vendor_id'], '%s.vendor_id' % where),
+               'device_id': pci.parse_id(item['device_id'], '%s.device_id' % where)}
+    except pci.PciIdError as exc:
+        raise PlanError(str(exc))
     if item.get('custom_label'):
         out['custom_label'] = str(item['custom_label'])
     return out
@@ -90,10 +92,9 @@ def normalise_profile(index, spelling):
 
 
 class VmClassRequest(object):
-    """The module's options, validated (PlanError naming the option)."""
+    """The module's options (a dict of plain values), validated (PlanError naming the option)."""
 
     def __init__(self, params):
-        check_positive(params, 'timeout')
         self.id = params['id']
         if not self.id or len(self.id) > 63 or not DNS_LABEL.match(self.id):
             raise PlanError('id %r is not a valid VM class id: a DNS label of a-z, 0-9 and "-", at most 63 characters, '

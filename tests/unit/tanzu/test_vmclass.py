@@ -1,9 +1,9 @@
-"""Unit tests of the VM class planner (plugins/module_utils/capv/vmclass.py): request validation, the devices /
+"""Unit tests of the VM class planner (plugins/module_utils/tanzu/vmclass.py): request validation, the devices /
 config_spec choice by vCenter version, both key spellings ([CONFLICT] in reference §10), the 100 % memory
 reservation of classes with PCI devices, namespace assignment and undo [S12][S11]."""
 import pytest
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.capv import vmclass
+from ansible_collections.gpuvirt.core.plugins.module_utils.tanzu import vmclass
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import ApplyError, PlanError, execute
 
 DEFAULTS = dict(id='gpu01', cpu_count=None, memory_mb=None, cpu_reservation=None, memory_reservation=None, description=None,
