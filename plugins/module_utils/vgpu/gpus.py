@@ -12,12 +12,17 @@ Sources (the keys of the project's reference facts, section 4):
 * [S5] harvester/pcidevices A2 host dump (sriov_totalvfs=16, ``max_instance`` in the description files).
 * [S1] NVIDIA vGPU 17 user guide (A40 example with 32 VFs; legacy GPUs use mdev on the PF).
 * [S14] NVIDIA vGPU type pages (series meaning; Hopper page for the H200 and H100 NVL counts).
-* PCI device ids: the pci.ids database (Debian pciutils) and the reference's decimal list.
+* NVIDIA AI Enterprise "vGPU Types Reference" pages (release 8; Blackwell page: RTX Pro 4500 SE tables;
+  Turing page: no mixed-size mode on the T4).
+* PCI device ids: [S4] device-filters and the pci.ids database (pciutils/pciids 2026.08.22, subsystem ids
+  of 1e78); A2's subsystem id from the real A2 dump [S5]; the real H200 SXM (reference real-gpu-h200.md) for
+  its product name, subsystem id and driver-reported MIG memory.
 
-Rules visible in those tables and encoded below: max = min(floor(FB / size), 32) with exceptions
-listed per row (H200-8C is 16, not 17); C-series starts at 4 GB; B-series is 1B/2B only (L40S adds 3B;
-M60 has 0B); A-series counts equal Q counts of the same size; A100/A30/H100/H100 NVL/H200 offer
-only C-series types.
+Rules visible in those tables and encoded below: max = min(floor(FB / size), max vGPUs per GPU) with
+exceptions listed per row (H200-8C is 16, not 17); 32 vGPUs per GPU up to Hopper, 48 on Blackwell;
+C-series starts at 4 GB; B-series is 1B/2B only (L40S adds 3B; M60 has 0B); A-series counts equal Q
+counts of the same size; the compute GPUs offer only C-series types. Facts no source confirmed are marked
+[UNVERIFIED] in the row's source.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -359,6 +364,8 @@ def _qc(q_counts, c_counts):
     return {'Q': q_counts, 'C': c_counts}
 
 
+# product_names: "NVIDIA H200" is a real capture (reference real-gpu-h200.md); the others are the Product Name
+# strings nvidia-smi commonly prints for these boards [UNVERIFIED: no capture in the project]. pci_name: pci.ids.
 _HOPPER_80 = dict(compute_slices=7, memory_slices=8)
 _S4 = '[S4 config-example] type names and counts'
 _PCI = 'pci.ids 2026.08.22'
@@ -488,8 +495,8 @@ _TABLE = (
              compute_slices=4, memory_slices=4, aliases=('RTX PRO 6000 Blackwell', 'RTX PRO 6000 Blackwell Server Edition', 'RTXPRO6000-DC'),
              product_names=('NVIDIA RTX PRO 6000 Blackwell Server Edition',), pci_name='GB202GL [RTX PRO 6000 Blackwell Server Edition]',
              driver_prefix='NVIDIA RTX PRO 6000 Blackwell',
-             source=_S4 + ' (DC-1-2Q = 48: the Blackwell per-GPU maximum), device-filter 0x2BB510DE; ' + _PCI + ' 2bb5; NVIDIA MIG user '
-                    'guide: 4 instances; driver name "NVIDIA RTX PRO 6000 Blackwell DC-48C" (issue 15)'),
+             source=(_S4 + ' (DC-1-2Q = 48: the Blackwell per-GPU maximum), device-filter 0x2BB510DE; ' + _PCI + ' 2bb5; NVIDIA MIG user '
+                     'guide: 4 instances; driver name "NVIDIA RTX PRO 6000 Blackwell DC-48C" (issue 15)')),
     GpuModel('RTXPRO4500-DC', 'NVIDIA RTX PRO 4500 Blackwell Server Edition 32GB', (0x2C3A,), 32, 'Blackwell',
              {'Q': {16: 2}, 'C': {8: 4, 16: 2, 32: 1}}, mig=_MIG_DC32, compute_slices=2, memory_slices=2, token='DC',
              aliases=('RTX PRO 4500 Blackwell', 'RTX PRO 4500 Blackwell Server Edition'),
@@ -501,8 +508,8 @@ _TABLE = (
                     '[UNVERIFIED] time-sliced Q other than 16Q, MIG-backed 1-8Q and 2-16Q, driver name prefix'),
     GpuModel('6000D', 'NVIDIA RTX 6000D 84GB', (0x2BB9,), 84, 'Blackwell', _qc({84: 1}, {84: 1}), mig=_MIG_6000D,
              compute_slices=2, memory_slices=2, aliases=('RTX 6000D',), pci_name='GB202GL [RTX 6000D]',
-             source=_S4 + ' (6000D-84C/Q, 6000D-1-42C/Q 2, 6000D-2-84C/Q 1, also GFX), device-filter 0x2BB910DE; ' + _PCI + ' 2bb9; '
-                    '[UNVERIFIED] driver name prefix'),
+             source=(_S4 + ' (6000D-84C/Q, 6000D-1-42C/Q 2, 6000D-2-84C/Q 1, also GFX), device-filter 0x2BB910DE; ' + _PCI + ' 2bb9; '
+                     '[UNVERIFIED] driver name prefix')),
     # Legacy (pre-Ampere): no SR-IOV, vGPUs are mdevs on the physical function; the driver names them "GRID ...".
     GpuModel('T4', 'NVIDIA T4 16GB PCIe', (0x1EB8,), 16, 'Turing', _graphics(_Q16, _C16), aliases=('Tesla T4',), product_names=('Tesla T4',),
              pci_name='TU104GL [Tesla T4]',
@@ -512,8 +519,8 @@ _TABLE = (
              source=_S4 + ', device-filter 0x1E7810DE (shared with RTX8000P); ' + _PCI + ' 1e78 subsystem 10de:13d9 "Quadro RTX 6000"'),
     GpuModel('RTX8000P', 'NVIDIA Quadro RTX 8000 passive 48GB', (0x1E78,), 48, 'Turing', _qc(_Q48, _C48_RTX8000P), subsystem_ids=(0x13D8,),
              aliases=('Quadro RTX 8000',), product_names=('Quadro RTX 8000',), pci_name='TU102GL [Quadro RTX 6000/8000]',
-             source=_S4 + ' (4C = 8, not 12, as printed), device-filter 0x1E7810DE (shared with RTX6000P); ' + _PCI + ' 1e78 subsystem '
-                    '10de:13d8 "Quadro RTX 8000"'),
+             source=(_S4 + ' (4C = 8, not 12, as printed), device-filter 0x1E7810DE (shared with RTX6000P); ' + _PCI + ' 1e78 subsystem '
+                     '10de:13d8 "Quadro RTX 8000"')),
     GpuModel('V100', 'NVIDIA V100 16GB PCIe', (0x1DB4,), 16, 'Volta', _graphics(_Q16, _C16), aliases=('Tesla V100',),
              product_names=('Tesla V100-PCIE-16GB',), pci_name='GV100GL [Tesla V100 PCIe 16GB]',
              source='[S4 config-example] V100 counts, device-filter 0x1DB410DE; reference section 4 (1db4, decimal 7604)'),
