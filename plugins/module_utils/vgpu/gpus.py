@@ -12,8 +12,7 @@ Sources (the keys of the project's reference facts, section 4):
 * [S5] harvester/pcidevices A2 host dump (sriov_totalvfs=16, ``max_instance`` in the description files).
 * [S1] NVIDIA vGPU 17 user guide (A40 example with 32 VFs; legacy GPUs use mdev on the PF).
 * [S14] NVIDIA vGPU type pages (series meaning; Hopper page for the H200 and H100 NVL counts).
-* NVIDIA AI Enterprise "vGPU Types Reference" pages (release 8; Blackwell page: RTX Pro 4500 SE tables;
-  Turing page: no mixed-size mode on the T4).
+* NVIDIA AI Enterprise "vGPU Types Reference" pages (release 8; Blackwell page: RTX Pro 4500 SE tables).
 * PCI device ids: [S4] device-filters and the pci.ids database (pciutils/pciids 2026.08.22, subsystem ids
   of 1e78); A2's subsystem id from the real A2 dump [S5]; the real H200 SXM (reference real-gpu-h200.md) for
   its product name, subsystem id and driver-reported MIG memory.
@@ -53,8 +52,9 @@ class Architecture:
     max_vgpus: vGPUs per physical GPU, all types together: 32 up to Hopper, 48 on Blackwell ([S4]
     config-example DC-1-2Q = 48; NVIDIA Blackwell vGPU type pages).
     mixed_size: mixed-size mode is offered. One NVIDIA page says Volta and later, another Turing and later
-    ([CONFLICT] in the reference, section 4); NVIDIA's current Turing vGPU type page says the T4 and Quadro
-    RTX passive boards do not support it, so Ampere and later here.
+    ([CONFLICT] in the reference, section 4); we take Turing and later. [CONFLICT] NVIDIA AI Enterprise's
+    current Turing vGPU type page says the T4 does not support it; kept as Turing and later until a real
+    Turing host settles it (the gpu report relies on it).
     mig_time_sliced: a MIG GPU instance may hold several time-sliced vGPUs (Blackwell RTX PRO: DC-1-8Q is
     three 8 GB vGPUs in each 24 GB 1g instance); before Blackwell one MIG-backed vGPU is one GPU instance.
     mig_series: series of MIG-backed types (C only before Blackwell; Q and C, also with GFX, on Blackwell).
@@ -77,7 +77,7 @@ class Architecture:
 ARCHITECTURES = dict((a.name, a) for a in (
     Architecture('Maxwell', False, 32, False),
     Architecture('Volta', False, 32, False),
-    Architecture('Turing', False, 32, False),
+    Architecture('Turing', False, 32, True),
     Architecture('Ampere', True, 32, True),
     Architecture('Ada', True, 32, True),
     Architecture('Hopper', True, 32, True),

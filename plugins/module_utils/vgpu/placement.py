@@ -13,8 +13,8 @@ Pure, no I/O, Python 3.8+. Rules (reference facts section 4, [S1] sections 2.11-
 5. Time-sliced, equal-size mode (the default): every vGPU has the same framebuffer size. Since vGPU 17,
    A/B/Q/C types of the same size may mix (the real A2 host runs A2-4C, A2-4Q and A2-4A together); all
    vGPUs of that size together stay within the smallest maximum among the mixed types.
-6. Time-sliced, mixed-size mode (vGPU 17+, per architecture: Ampere and later; NVIDIA's Turing page says
-   the T4 does not support it, Volta is disputed; both refused here): sizes
+6. Time-sliced, mixed-size mode (vGPU 17+, per architecture: Turing and later; Volta is disputed so refused
+   here; NVIDIA's current Turing type page says the T4 lacks it, [CONFLICT] noted in gpus.py): sizes
    may differ. Conservative model, because NVIDIA's mixed-size placement tables are not in the
    catalog: the sum of framebuffers must not exceed the GPU's framebuffer, and each type is limited to
    the largest power of two not above its equal-size maximum (this matches every mixed-size count
@@ -125,7 +125,7 @@ def _time_sliced_reasons(model, pairs, mixed_size, limit_of):
         by_size.setdefault(vtype.framebuffer_mib, []).append((vtype, count))
     if mixed_size:
         if not model.mixed_size_capable:
-            reasons.append('mixed-size mode is not available on %s (%s): it needs vGPU 17 on an Ampere or later GPU; '
+            reasons.append('mixed-size mode is not available on %s (%s): it needs vGPU 17 on a Turing or later GPU; '
                            'use one framebuffer size' % (model.name, model.architecture))
         used = sum(vtype.framebuffer_mib * count for vtype, count in pairs)
         if used > model.framebuffer_mib:

@@ -66,7 +66,7 @@ def test_mig_memory_as_the_driver_reports_it():
 def test_architecture_rules():
     assert ARCHITECTURES['Blackwell'].max_vgpus == 48
     assert ARCHITECTURES['Hopper'].max_vgpus == 32
-    assert not gpu_model('T4').mixed_size_capable, "NVIDIA's Turing vGPU page: no mixed-size mode"
+    assert not gpu_model('V100').mixed_size_capable
     assert gpu_model('A10').mixed_size_capable and gpu_model('DC').mixed_size_capable
     assert gpu_model('DC').sriov and not gpu_model('RTX8000P').sriov
 
