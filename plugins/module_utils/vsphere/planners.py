@@ -235,7 +235,7 @@ def plan_vm_gpu(vm, host, vgpu_profiles=None, passthrough_devices=None, state='p
             if item.get('device_id') is None:
                 raise PlanError('passthrough_devices[%d] needs device_id (and vendor_id, default NVIDIA 0x10de)' % index)
             desired_pt.append({'vendor_id': pci_id(item['vendor_id'] if item.get('vendor_id') is not None else NVIDIA_VENDOR_ID,
-                                                       'passthrough_devices[%d].vendor_id' % index),
+                                                   'passthrough_devices[%d].vendor_id' % index),
                                'device_id': pci_id(item['device_id'], 'passthrough_devices[%d].device_id' % index),
                                'custom_label': item.get('custom_label') or ''})
 
