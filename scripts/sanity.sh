@@ -5,12 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 build=$repo/.build
-root=$build/sanity/ansible_collections/gpuvirt/core
 venv=$build/sanity-venv
+# A copy of its own per run, removed at exit: two runs at once (two shells, two sessions) must not share one.
+mkdir -p "$build"
+copy=$(mktemp -d "$build/sanity.XXXXXX")
+trap 'rm -rf "$copy"' EXIT
+root=$copy/ansible_collections/gpuvirt/core
 
 # A copy of the tracked and new (not ignored) files, in a git repository of its own (ansible-test lists
 # files with git and would otherwise find the enclosing checkout).
-rm -rf "$root" && mkdir -p "$root"
+mkdir -p "$root"
 git ls-files -z --cached --others --exclude-standard | rsync -a --from0 --files-from=- ./ "$root/"
 if ls "$root"/tests/sanity/ignore-*.txt >/dev/null 2>&1; then
   echo "sanity: ignore files are not allowed: fix the finding instead" >&2
@@ -35,4 +39,4 @@ mkdir -p "$cache"
 install -m 0644 scripts/ansible-test-get-pip.py "$cache/get_pip_${pip_version//./_}.py"
 
 cd "$root"
-PATH=$venv/bin:$PATH exec ansible-test sanity --local --requirements --python 3.11 --color no "$@"
+PATH=$venv/bin:$PATH ansible-test sanity --local --requirements --python 3.11 --color no "$@"
