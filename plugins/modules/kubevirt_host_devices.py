@@ -190,6 +190,7 @@ from ansible_collections.gpuvirt.core.plugins.module_utils.args import argument_
 from ansible_collections.gpuvirt.core.plugins.module_utils.operations.kubevirt_host_devices import KubevirtHostDevices
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import run
 
+
 def main():
     entry = dict(selector=dict(type='str'), resource_name=dict(type='str'), external_resource_provider=dict(type='bool'))
     module = AnsibleModule(

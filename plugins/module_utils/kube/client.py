@@ -20,14 +20,14 @@ import os
 
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
 
-from ansible_collections.gpuvirt.core.plugins.module_utils import http
+from ansible_collections.gpuvirt.core.plugins.module_utils import http_client
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Operation
 
 MERGE_PATCH = 'application/merge-patch+json'
 MAX_CONFLICT_RETRIES = 5
 
 
-class KubeError(http.RequestError):
+class KubeError(http_client.RequestError):
     """An API request failed. ``status`` is the HTTP code (0 when the server could not be reached), ``reason``
     the Status reason (NotFound, Conflict, ...)."""
 
@@ -36,7 +36,7 @@ class KubeError(http.RequestError):
         return self.status == 409 and self.reason == 'Conflict'
 
 
-KubeNoAnswer = http.no_answer_class(KubeError, 'KubeNoAnswer')
+KubeNoAnswer = http_client.no_answer_class(KubeError, 'KubeNoAnswer')
 
 
 class KubeConfigError(Exception):
@@ -90,7 +90,7 @@ def _auth_headers(configuration, api_key):
     return headers
 
 
-class KubeClient(http.JsonClient):
+class KubeClient(http_client.JsonClient):
     """``request()`` and a few verbs over one API server; ``calls`` counts the requests made."""
 
     error_class = KubeError
@@ -114,7 +114,7 @@ class KubeClient(http.JsonClient):
 
     base = server
 
-    def request(self, method, path, body=None, content_type=http.JSON, query=None):
+    def request(self, method, path, body=None, content_type=http_client.JSON, query=None):
         """One API call; returns the decoded JSON body (None when empty). Raises :class:`KubeError` (and
         :class:`KubeNoAnswer`, an unknown outcome, when a write got no answer)."""
         configuration = self.configuration
@@ -229,4 +229,4 @@ def patch_with_retry(client, path, build_patch, current=None, retries=MAX_CONFLI
             current = None
 
 
-describe_error = http.describe_error
+describe_error = http_client.describe_error

@@ -19,13 +19,13 @@ __metaclass__ = type
 
 from ansible.module_utils.six.moves.urllib.parse import quote
 
-from ansible_collections.gpuvirt.core.plugins.module_utils import http
+from ansible_collections.gpuvirt.core.plugins.module_utils import http_client
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.args import required_connection
 
 SESSION_HEADER = 'vmware-api-session-id'
 
 
-class RestError(http.RequestError):
+class RestError(http_client.RequestError):
     """A failed request: ``status`` (0 when the server could not be reached), ``error_type`` (NOT_FOUND...)."""
 
     def __init__(self, message, status=0, error_type='', method='', path=''):
@@ -36,7 +36,7 @@ class RestError(http.RequestError):
         return self.reason
 
 
-RestNoAnswer = http.no_answer_class(RestError, 'RestNoAnswer')
+RestNoAnswer = http_client.no_answer_class(RestError, 'RestNoAnswer')
 
 
 def _error_message(body, fallback):
@@ -48,7 +48,7 @@ def _error_message(body, fallback):
     return fallback
 
 
-class RestClient(http.JsonClient):
+class RestClient(http_client.JsonClient):
     """``with RestClient(params) as api:`` logs in, ``api.get/post/patch/delete(path, body)``, always logs out."""
 
     error_class = RestError
@@ -160,4 +160,4 @@ def item_path(collection, identifier):
     return '%s/%s' % (collection, quote(identifier, safe=''))
 
 
-describe_error = http.describe_error
+describe_error = http_client.describe_error
