@@ -1,5 +1,6 @@
 # gpuvirt.core: every target does its own set-up on a fresh machine (Debian packages, virtual environment,
-# the ansible_collections path). `make test` = sanity + lint + unit + integration + molecule; `make demo` = the lab.
+# the ansible_collections path). `make test` = sanity + lint + unit + emulator-tests + integration + molecule;
+# `make demo` = the lab.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -20,12 +21,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export NO_COLOR := 1
 export PY_COLORS := 0
 
-.PHONY: help setup emulators test demo sanity lint unit integration molecule build clean
+.PHONY: help setup emulators test demo sanity lint unit emulator-tests integration molecule build clean
 
 help:
 	@echo "make demo   run the collection end to end against the emulators"
-	@echo "make test   sanity, lint, unit, integration and molecule tests"
-	@echo "make sanity | lint | unit | integration | molecule | build | clean"
+	@echo "make test   sanity, lint, unit, emulator, integration and molecule tests"
+	@echo "make sanity | lint | unit | emulator-tests | integration | molecule | build | clean"
 
 # --- set-up -----------------------------------------------------------------------------------------
 $(STAMP): requirements.txt test-requirements.txt $(wildcard scripts/apt/*.txt) scripts/setup-apt.sh
@@ -50,7 +51,7 @@ emulators: setup
 	$(BIN)/python -m tests.emulators.kube.crds
 
 # --- tests ------------------------------------------------------------------------------------------
-test: sanity lint unit integration molecule
+test: sanity lint unit emulator-tests integration molecule
 	@echo "make test: all suites passed"
 
 # ansible-test sanity from a path ending in ansible_collections/gpuvirt/core, no ignore file (scripts/sanity.sh).
@@ -65,6 +66,13 @@ lint: setup
 
 unit: setup
 	$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)
+
+# Each emulator's own tests (tests/emulators/<name>/tests): the doubles behave like what they stand in for. One
+# pytest run per emulator, so one whose folder collects nothing fails too (pytest exits 5; any non-zero exit fails).
+EMULATOR_TESTS := $(sort $(wildcard tests/emulators/*/tests))
+emulator-tests: emulators
+	test -n "$(EMULATOR_TESTS)"
+	for dir in $(EMULATOR_TESTS); do $(BIN)/python -m pytest "$$dir" -q $(PYTEST_ARGS); done
 
 integration: emulators
 	$(BIN)/python -m pytest tests/integration -q $(PYTEST_ARGS)

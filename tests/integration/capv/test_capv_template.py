@@ -5,7 +5,7 @@ schemas do not have would be pruned or refused, and the CAPV VSphereMachineTempl
 What is checked comes from the world itself: the stored objects and the API server's audit log (every write)."""
 import copy
 
-from tests.integration.capv.conftest import DEPLOYMENTS, NAMESPACE, TEMPLATES, WORKER_TEMPLATE
+from tests.integration.worlds.kube import DEPLOYMENTS, NAMESPACE, TEMPLATES, WORKER_TEMPLATE
 
 MODULE = 'gpuvirt.core.capv_machine_template_gpu'
 

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from tests.integration.capv.conftest import CapiCluster, VCenter
-from tests.integration.vsphere.conftest import start_sim, stop_sim
+from tests.integration.worlds.kube import CapiCluster
+from tests.integration.worlds.vsphere import VCenter, start_sim, stop_sim
 
 TOKEN = 'eyJhbGciOiJSUzI1NiJ9.BAD-INPUT-TEST-TOKEN.c2lnbmF0dXJl'
 NODE = {'nodes': ['gpu-1'], 'workload': 'vm-vgpu'}

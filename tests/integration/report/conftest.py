@@ -1,4 +1,4 @@
-"""Fixtures for the capacity report's integration tests: the fixture facts, ansible-playbook, headless Chromium.
+"""Fixtures for the capacity report's integration tests: the fixture facts, ansible-playbook's options, headless Chromium.
 
 Chromium is driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``: commands on fd 3, replies
 on fd 4, each a JSON message ended by NUL), so no port is opened at all. It is started with the flags the issue
@@ -12,7 +12,6 @@ import os
 import select
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -21,8 +20,6 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DATA = os.path.join(REPO, 'tests', 'unit', 'report', 'data')
 OUTPUT = os.path.join(REPO, 'tests', 'output', 'report')
-COLLECTIONS = os.path.join(REPO, '.build', 'collections')
-BIN = os.path.dirname(sys.executable)
 CHROMIUM_FLAGS = ('--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
                   '--disable-component-update', '--disable-sync', '--hide-scrollbars', '--mute-audio', '--remote-debugging-pipe')
 # Not a test threshold: only how long to wait for Chromium before failing with a clear message instead of hanging.
@@ -45,65 +42,11 @@ def artifacts():
     return OUTPUT
 
 
-def ansible_env(tmp_path):
-    env = dict(os.environ)
-    paths = [COLLECTIONS] + [p for p in env.get('ANSIBLE_COLLECTIONS_PATH', '').split(os.pathsep) if p and p != COLLECTIONS]
-    env.update({
-        'ANSIBLE_COLLECTIONS_PATH': os.pathsep.join(paths),
-        'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_FORCE_COLOR': '0', 'ANSIBLE_RETRY_FILES_ENABLED': '0', 'ANSIBLE_NOCOWS': '1',
-        'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'ansible-local'), 'ANSIBLE_REMOTE_TEMP': str(tmp_path / 'ansible-remote'),
-        'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json', 'ANSIBLE_HOST_KEY_CHECKING': '0',
-        'ANSIBLE_PYTHON_INTERPRETER': sys.executable, 'ANSIBLE_SSH_RETRIES': '0',
-        'PATH': BIN + os.pathsep + env.get('PATH', ''),
-    })
-    return env
-
-
-class Run:
-    """One ansible-playbook run: ``rc``, ``output`` (text), ``json`` (the ansible.posix.json callback's document)."""
-
-    def __init__(self, proc):
-        self.rc = proc.returncode
-        self.output = proc.stdout
-        start = proc.stdout.find('{')
-        assert start >= 0, 'no JSON from the json callback:\n%s' % proc.stdout
-        self.json = json.loads(proc.stdout[start:])
-        self.stats = self.json['stats']
-
-    def results(self, task_name, host='localhost'):
-        """The result of the task named ``task_name`` on ``host`` (last play that ran it)."""
-        found = None
-        for play in self.json['plays']:
-            for task in play['tasks']:
-                if task['task']['name'] == task_name and host in task['hosts']:
-                    found = task['hosts'][host]
-        assert found is not None, 'task %r did not run on %s:\n%s' % (task_name, host, self.output)
-        return found
-
-
 @pytest.fixture
-def playbook(tmp_path):
-    """Run ansible-playbook for real and return a :class:`Run`; fails unless the exit code is ``expect_rc``."""
-    counter = [0]
-
-    def run(path, inventory=None, extra_vars=None, check=False, diff=False, expect_rc=0, env=None):
-        cmd = [os.path.join(BIN, 'ansible-playbook'), path, '-i', inventory or 'localhost,']
-        if extra_vars is not None:
-            counter[0] += 1
-            vars_file = tmp_path / ('vars-%d.json' % counter[0])
-            vars_file.write_text(json.dumps(extra_vars))
-            cmd += ['-e', '@%s' % vars_file]
-        if check:
-            cmd.append('--check')
-        if diff:
-            cmd.append('--diff')
-        environment = ansible_env(tmp_path)
-        environment.update(env or {})
-        proc = subprocess.run(cmd, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, timeout=600, check=False)
-        assert proc.returncode == expect_rc, 'ansible-playbook exited %d (expected %d):\n%s' % (proc.returncode, expect_rc, proc.stdout)
-        return Run(proc)
-    return run
+def playbook_defaults():
+    """Playbooks run with the json callback (``run.result(task, host)``, ``run.stats``) and must exit 0 unless a
+    test says otherwise (``expect_rc``)."""
+    return {'callback': 'json', 'expect_rc': 0}
 
 
 class Chromium:

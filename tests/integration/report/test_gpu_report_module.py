@@ -22,7 +22,7 @@ def read(path):
 def test_writes_then_reruns_unchanged(playbook, lab_facts, tmp_path):
     dest, markdown = str(tmp_path / 'gpu.html'), str(tmp_path / 'gpu.md')
     run = playbook(RENDER, extra_vars={'facts': lab_facts, 'dest': dest, 'markdown_dest': markdown})
-    result = run.results(TASK)
+    result = run.result(TASK)
     assert result['changed'] is True and run.stats['localhost']['changed'] == 1
     assert [c['action'] for c in result['changes']] == ['write', 'write']
     model = build(lab_facts)
@@ -35,8 +35,8 @@ def test_writes_then_reruns_unchanged(playbook, lab_facts, tmp_path):
     before = os.stat(dest).st_mtime_ns, os.stat(markdown).st_mtime_ns
 
     again = playbook(RENDER, extra_vars={'facts': lab_facts, 'dest': dest, 'markdown_dest': markdown})
-    assert again.results(TASK)['changed'] is False and again.stats['localhost']['changed'] == 0
-    assert again.results(TASK)['changes'] == []
+    assert again.result(TASK)['changed'] is False and again.stats['localhost']['changed'] == 0
+    assert again.result(TASK)['changes'] == []
     assert (os.stat(dest).st_mtime_ns, os.stat(markdown).st_mtime_ns) == before
 
 
@@ -45,7 +45,7 @@ def test_check_mode_and_diff_write_nothing(playbook, lab_facts, tmp_path):
     playbook(RENDER, extra_vars={'facts': lab_facts, 'dest': dest})
     old = read(dest)
     run = playbook(RENDER, extra_vars={'facts': lab_facts, 'dest': dest, 'title': 'Lab GPUs'}, check=True, diff=True)
-    result = run.results(TASK)
+    result = run.result(TASK)
     assert result['changed'] is True
     assert result['changes'] == [{'action': 'update', 'target': dest, 'bytes': len(render_html(build(lab_facts), 'Lab GPUs').encode('utf-8'))}]
     new = render_html(build(lab_facts), 'Lab GPUs').encode('utf-8')
@@ -54,7 +54,7 @@ def test_check_mode_and_diff_write_nothing(playbook, lab_facts, tmp_path):
     assert read(dest) == old
     missing = str(tmp_path / 'not-yet.md')
     run = playbook(RENDER, extra_vars={'facts': {}, 'markdown_dest': missing}, check=True)
-    assert run.results(TASK)['changed'] is True and not os.path.exists(missing)
+    assert run.result(TASK)['changed'] is True and not os.path.exists(missing)
 
 
 def test_timestamp_is_opt_in(playbook, tmp_path):
@@ -62,7 +62,7 @@ def test_timestamp_is_opt_in(playbook, tmp_path):
     playbook(RENDER, extra_vars={'facts': {}, 'dest': dest, 'timestamp': '2026-11-22 06:00 UTC'})
     assert b'Generated 2026-11-22 06:00 UTC' in read(dest)
     run = playbook(RENDER, extra_vars={'facts': {}, 'dest': dest})
-    assert run.results(TASK)['changed'] is True and b'Generated' not in read(dest)
+    assert run.result(TASK)['changed'] is True and b'Generated' not in read(dest)
 
 
 @pytest.mark.parametrize('case, expected', [
@@ -83,7 +83,7 @@ def test_refusals_are_clear_and_write_nothing(playbook, tmp_path, case, expected
     }[case]
     before = sorted(os.listdir(tmp))
     run = playbook(RENDER, extra_vars=extra, expect_rc=2)
-    result = run.results(TASK)
+    result = run.result(TASK)
     assert result['failed'] is True
     assert expected.format(tmp=tmp) in result['msg']
     assert 'Traceback' not in run.output

@@ -158,7 +158,7 @@ def test_report_of_the_emulated_lab(kvm_host, kube, vcenter, playbook, chromium,
              'gpu_report_vcenters': [dict(connection, site='Lab vCenter')],
              'gpu_report_clusters': [{'site': 'Lab Kubernetes', 'kubeconfig': kube}]}
     first = playbook(PLAYBOOK, inventory=str(inventory), extra_vars=extra)
-    report = first.results(REPORT_TASK)
+    report = first.result(REPORT_TASK)
     assert report['changed'] is True and report['markdown_dest'] == str(tmp_path / 'out' / 'lab.md')
 
     with open(dest) as handle:
@@ -179,14 +179,14 @@ def test_report_of_the_emulated_lab(kvm_host, kube, vcenter, playbook, chromium,
     assert 'offers other counts than the catalog' not in markdown  # the emulated driver and the catalog agree
     assert {'site': 'KVM hosts', 'host': 'kvm-2'}.items() <= report['failed_hosts'][0].items()
     # vSphere: what vsphere_gpu_info returned, and the VM's vGPU on an A10
-    vsphere = first.results('Read GPUs, host graphics and GPU VMs from each vCenter')['results'][0]
+    vsphere = first.result('Read GPUs, host graphics and GPU VMs from each vCenter')['results'][0]
     vsphere_gpus = sum(len(h['gpus']) for h in vsphere['hosts'])
     assert '## Lab vCenter' in markdown
     assert summary['vgpus_by_type'] == {'A10-4Q': 2, 'T4-2Q': 2}
     assert summary['hosts_failed'] == 1
     assert summary['reboot_pending'] == 1 and 'DC0_C0_H1 — **reboot pending**' in markdown
     # Kubernetes: the nodes' resources as the world's GPU Operator double advertises them
-    nodes = first.results('Read GPU nodes, KubeVirt devices and the ClusterPolicy from each Kubernetes cluster')['results'][0]['nodes']
+    nodes = first.result('Read GPU nodes, KubeVirt devices and the ClusterPolicy from each Kubernetes cluster')['results'][0]['nodes']
     resources = {}
     for node in nodes:
         for name, value in node['capacity'].items():
@@ -199,7 +199,7 @@ def test_report_of_the_emulated_lab(kvm_host, kube, vcenter, playbook, chromium,
 
     # a rerun on unchanged facts writes nothing
     again = playbook(PLAYBOOK, inventory=str(inventory), extra_vars=extra)
-    assert again.results(REPORT_TASK)['changed'] is False and again.stats['localhost']['changed'] == 0
+    assert again.result(REPORT_TASK)['changed'] is False and again.stats['localhost']['changed'] == 0
 
     # the saved facts (what the demo steps keep) render the same page with no emulator and no inventory
     with open(saved) as handle:

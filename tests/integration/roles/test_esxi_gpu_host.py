@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+from tests.integration.worlds.vsphere import start_sim, stop_sim
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BIN = os.path.dirname(sys.executable)
 COLLECTIONS = os.path.join(REPO, '.build', 'collections')
@@ -27,7 +29,6 @@ def _load(name, path):
     return module
 
 
-SIMS = _load('gpuvirt_vsphere_sims', os.path.join(REPO, 'tests', 'integration', 'vsphere', 'conftest.py'))
 VIBS = _load('gpuvirt_vibs', os.path.join(REPO, 'tests', 'emulators', 'vcsim', 'vib.py'))
 
 
@@ -35,10 +36,10 @@ VIBS = _load('gpuvirt_vibs', os.path.join(REPO, 'tests', 'emulators', 'vcsim', '
 def sim():
     """One cluster DC0_C0 of two hosts without the vGPU Manager; VM1 on DC0_C0_H0 and VM0 on DC0_C0_H1, powered on
     (moved there: vcsim's own placement is random, and may leave a host without VMs)."""
-    started = SIMS.start_sim(clusters=1, hosts=2, vms=2, host_driver='none')
+    started = start_sim(clusters=1, hosts=2, vms=2, host_driver='none')
     started.place({'DC0_C0_RP0_VM1': 'DC0_C0_H0', 'DC0_C0_RP0_VM0': 'DC0_C0_H1'})
     yield started
-    SIMS.stop_sim(started)
+    stop_sim(started)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.integration.kube.conftest import start_emulator, stop_emulator
+from tests.integration.worlds.kube import start_emulator, stop_emulator
 from tests.integration.kubeapi import Client
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))

@@ -6,7 +6,7 @@ starts, and a started VM is scheduled on a node with free device resources."""
 
 import pytest
 
-from tests.integration.kube.conftest import start_emulator, stop_emulator
+from tests.integration.worlds.kube import start_emulator, stop_emulator
 from tests.integration.kubeapi import Client
 
 VMS = '/apis/kubevirt.io/v1/namespaces/default/virtualmachines'

@@ -11,7 +11,7 @@ import yaml
 
 from tests.emulators import charts
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 VERSIONS = charts.VERSIONS
 
 

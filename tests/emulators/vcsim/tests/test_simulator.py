@@ -45,7 +45,7 @@ def test_reading_unset_properties_returns_unset(sim):
 
 def test_wrong_password_is_refused(sim):
     from pyVim.connect import SmartConnect
-    from tests.integration.vsphere.conftest import NO_TLS_CHECK
+    from tests.integration.worlds.vsphere import NO_TLS_CHECK
     with pytest.raises(vim.fault.InvalidLogin):
         SmartConnect(host='127.0.0.1', port=sim.port, user=sim.env['VMWARE_USER'], pwd='wrong', sslContext=NO_TLS_CHECK)
 
