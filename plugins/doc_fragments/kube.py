@@ -7,7 +7,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Mirrors plugins/module_utils/kube/args.py CONNECTION_SPEC.
+    # Mirrors SPECS["kube"] in plugins/module_utils/args.py.
     DOCUMENTATION = r'''
 options:
   kubeconfig:

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpuvirt.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection options of the vSphere modules; mirrors plugins/module_utils/vsphere/args.py CONNECTION_SPEC."""
+"""Options of the vSphere modules. Each fragment mirrors the spec of its name in plugins/module_utils/args.py:
+SPECS["vsphere"], SPECS["vsphere.HOST_SCOPE"] and SPECS["vsphere.MAINTENANCE"]."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type

@@ -14,7 +14,8 @@
 
 A second run with the same input plans nothing, so it writes nothing.
 
-:func:`run` is the glue for modules: it turns the outcome into ``exit_json``/``fail_json``.
+:class:`Operation` is what one module does (session, observe, plan, after_apply, result, failure_details) and
+:func:`run` drives it: the one place where a module exits (``exit_json``/``fail_json``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -309,17 +310,6 @@ def check_positive(params, *names):
             raise PlanError('%s must be greater than 0 (seconds); got %r' % (name, value), option=name)
 
 
-def require_positive(module, *names):
-    """Transitional (until every module runs an :class:`Operation`): :func:`check_positive` then ``fail_json``."""
-    failure = None
-    try:
-        check_positive(module.params, *names)
-    except PlanError as exc:
-        failure = exc.report()
-    if failure is not None:
-        module.fail_json(**failure)
-
-
 class Operation(object):
     """What one module does, in the order :func:`run` calls it. Subclass it once per module (``operations/<module>.py``).
 
@@ -385,23 +375,6 @@ class _NoSession(object):
         return False
 
 
-class _FunctionOperation(Operation):
-    """The ``run(module, observe, plan, result)`` form: an :class:`Operation` made of three functions."""
-
-    def __init__(self, module, observe, plan, result=None):
-        super(_FunctionOperation, self).__init__(module)
-        self._observe, self._plan, self._result = observe, plan, result
-
-    def observe(self):
-        return self._observe()
-
-    def plan(self, current):
-        return self._plan(current)
-
-    def result(self, current, outcome):
-        return self._result(current, outcome) if self._result is not None else {}
-
-
 def _reread(operation, error):
     """After an unknown outcome: observe and plan again; the result keys saying what was found."""
     try:
@@ -460,19 +433,15 @@ def perform(module, operation):
     return out
 
 
-def run(module, operation, plan=None, result=None):
+def run(module, operation):
     """Module glue, the one exit path: ``operation`` (an :class:`Operation` subclass or instance) through
     :func:`perform`, then ``exit_json``, or ``fail_json`` with the error's result keys.
 
     :class:`GpuvirtError` becomes ``fail_json`` with its message and :meth:`~GpuvirtError.report`; any other exception
     also fails cleanly, with the traceback kept in ``exception`` for ``-vvv`` only. ``fail_json`` is called outside
     the ``except`` blocks: ansible-core shows a pending exception's traceback.
-
-    The older form ``run(module, observe, plan, result)`` (three functions) is still accepted.
     """
-    if plan is not None:
-        operation = _FunctionOperation(module, operation, plan, result)
-    elif isinstance(operation, type):
+    if isinstance(operation, type):
         operation = operation(module)
     failure = None
     try:

@@ -163,14 +163,31 @@ class FakeModule(object):
         raise SystemExit(1)
 
 
+class Functions(spine.Operation):
+    """An Operation made of plain functions (observe, plan, result), for the tests of run's exit path."""
+
+    def __init__(self, module, observe, planner, result=None):
+        super(Functions, self).__init__(module)
+        self.functions = (observe, planner, result)
+
+    def observe(self):
+        return self.functions[0]()
+
+    def plan(self, current):
+        return self.functions[1](current)
+
+    def result(self, current, outcome):
+        return self.functions[2](current, outcome) if self.functions[2] else {}
+
+
 def _run(module, store, desired):
     def planner(current):
         plan = plan_store(store, desired)
         plan.warnings.append('toy warning')
         return plan
     with pytest.raises(SystemExit):
-        spine.run(module, lambda: dict(store.data), planner,
-                  result=lambda current, outcome: {'before_keys': sorted(current), 'after': dict(store.data)})
+        spine.run(module, Functions(module, lambda: dict(store.data), planner,
+                                    result=lambda current, outcome: {'before_keys': sorted(current), 'after': dict(store.data)}))
     return module.exit
 
 
@@ -211,7 +228,7 @@ def test_run_unexpected_error_fails_cleanly():
     def observe():
         raise KeyError('boom')
     with pytest.raises(SystemExit):
-        spine.run(module, observe, lambda current: spine.Plan())
+        spine.run(module, Functions(module, observe, lambda current: spine.Plan()))
     kind, res = module.exit
     assert kind == 'fail' and res['msg'].startswith('KeyError') and 'Traceback' in res['exception']
 

@@ -20,7 +20,7 @@ __metaclass__ = type
 from ansible.module_utils.six.moves.urllib.parse import quote
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import http_client
-from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.args import required_connection
+from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.connection import required_connection
 
 SESSION_HEADER = 'vmware-api-session-id'
 
