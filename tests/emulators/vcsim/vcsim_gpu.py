@@ -2,7 +2,7 @@
 
     vcsim-gpu up --port PORT [--clusters N] [--hosts N] [--vms N] [--gpus a10:2,t4:1,a100:1]
                  [--standalone-hosts N] [--api-version 8.0.3.0] [--vm-version vmx-13]
-                 [--host-driver none|VERSION]
+                 [--host-driver none|VERSION] [--method-delay METHOD:MS,...]
     vcsim-gpu down --port PORT
     vcsim-gpu build            (what `up` does on first use)
 
@@ -227,6 +227,8 @@ def up(args):
         cmd += ['-gpu-vm-version', args.vm_version]
     if args.host_driver:
         cmd += ['-gpu-host-driver', args.host_driver]
+    if args.method_delay:
+        cmd += ['-gpu-method-delay', args.method_delay]
     godebug = ','.join(x for x in (RUN_GODEBUG, os.environ.get('GODEBUG')) if x)  # a caller's setting wins
     with open(log_path, 'w') as log, open(os.devnull) as devnull:
         proc = subprocess.Popen(cmd, stdin=devnull, stdout=log, stderr=subprocess.STDOUT,
@@ -287,6 +289,9 @@ def main(argv=None):
     p_up.add_argument('--vm-version', default='', help='hardware version of the VMs the model creates')
     p_up.add_argument('--host-driver', default='',
                       help='NVIDIA vGPU Manager VIB version on every host at start (none = not installed; default: the add-on\'s)')
+    p_up.add_argument('--method-delay', default='',
+                      help='METHOD:MS,... delay each named SOAP method (a slow vCenter) after the request is taken, before it is '
+                           'validated and answered')
     p_up.add_argument('--wait', type=int, default=120, help='seconds to wait for the simulator to listen')
     p_down = sub.add_parser('down', help='stop the simulator started on PORT')
     p_down.add_argument('--port', type=int, required=True)

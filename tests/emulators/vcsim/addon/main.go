@@ -24,6 +24,9 @@ func addonAfterCreate(model *simulator.Model) error {
 	if err != nil {
 		return err
 	}
+	if err = parseMethodDelays(*methodDelaySpec); err != nil {
+		return err
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	for _, obj := range simulator.Map.All("HostSystem") {

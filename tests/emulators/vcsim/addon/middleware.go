@@ -7,14 +7,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"flag"
 	"fmt"
 	"io/ioutil"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -67,6 +70,11 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	calls[method.Name]++
 	total++
 	callsMu.Unlock()
+	// A slow vCenter: the request is taken (counted above), then nothing happens for the method's delay; the
+	// validation, the fault injection and the work come after it, so what is delayed acts on the state at its end.
+	if d := methodDelays[method.Name]; d > 0 {
+		time.Sleep(time.Duration(d) * time.Millisecond)
+	}
 
 	mu.Lock()
 	syncAssignments()
@@ -107,6 +115,26 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.next.ServeHTTP(w, r)
+}
+
+// -gpu-method-delay METHOD:MS,...: see the delay in ServeHTTP.
+var methodDelaySpec = flag.String("gpu-method-delay", "", "METHOD:MS,... delay each named SOAP method after the request is taken, before it is validated and answered")
+
+var methodDelays = map[string]int{}
+
+func parseMethodDelays(spec string) error {
+	for _, item := range strings.Split(spec, ",") {
+		if strings.TrimSpace(item) == "" {
+			continue
+		}
+		parts := strings.SplitN(item, ":", 2)
+		ms, err := strconv.Atoi(strings.TrimSpace(parts[len(parts)-1]))
+		if len(parts) != 2 || strings.TrimSpace(parts[0]) == "" || err != nil || ms < 0 {
+			return fmt.Errorf("bad -gpu-method-delay entry %q (want METHOD:MILLISECONDS)", item)
+		}
+		methodDelays[strings.TrimSpace(parts[0])] = ms
+	}
+	return nil
 }
 
 func takeFault(name string, this types.ManagedObjectReference) *injectedFault {

@@ -279,3 +279,40 @@ def test_fault_injection_and_call_counts(sim):
         assert sim.calls()['UpdateGraphicsConfig'] == attempt
     calls = sim.calls()
     assert calls['ReconfigVM_Task'] == 2 and calls['UpdateGraphicsConfig'] == 2
+
+
+def test_method_delay_acts_on_the_state_at_its_end(sim_factory):
+    """--method-delay METHOD:MS: the request is taken (counted) at once, then validated and answered after the delay,
+    like a slow vCenter; a VM powered on during a delayed ReconfigVM gets InvalidPowerState, not the vGPU."""
+    import threading  # pylint: disable=import-outside-toplevel
+    from tests.integration.worlds.vsphere import wait_until  # pylint: disable=import-outside-toplevel
+    sim = sim_factory(clusters=1, hosts=1, vms=1, vm_version='vmx-19', method_delay='ReconfigVM_Task:4000')
+    name = 'DC0_C0_RP0_VM0'
+    vm = sim.power_off(name)
+    sim.reset_calls()
+    outcome = {}
+
+    def reconfigure():
+        try:
+            outcome['result'] = sim.wait(vm.ReconfigVM_Task(vim.vm.ConfigSpec(deviceChange=[vgpu_spec('grid_a10-4q')])))
+        except vmodl.MethodFault as exc:
+            outcome['fault'] = exc
+    worker = threading.Thread(target=reconfigure)
+    worker.start()
+    wait_until(lambda: sim.calls().get('ReconfigVM_Task'), 'the ReconfigVM_Task request to be taken')
+    other = start_second_session(sim)
+    try:
+        power = other.vm(name)
+        other.wait(power.PowerOnVM_Task())
+    finally:
+        other.close()
+    worker.join(60)
+    assert not worker.is_alive()
+    assert isinstance(outcome.get('fault'), vim.fault.InvalidPowerState), outcome
+    assert sim.gpu_devices(name) == []
+
+
+def start_second_session(sim):
+    """A second pyvmomi session to the same simulator (the first one is busy in another thread)."""
+    from tests.integration.worlds.vsphere import Sim  # pylint: disable=import-outside-toplevel
+    return Sim(sim.env)
