@@ -110,7 +110,9 @@ class KubeClient(http_client.JsonClient):
 
     @property
     def server(self):
-        return self.configuration.host.rstrip('/')
+        # An explicit host wins: the kubernetes library's refresh_api_key_hook (called by auth_settings()) loads the
+        # kubeconfig again and puts its server back into the configuration.
+        return (self.params.get('host') or self.configuration.host).rstrip('/')
 
     base = server
 
