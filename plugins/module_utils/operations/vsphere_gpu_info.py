@@ -15,7 +15,7 @@ from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.query import 
 class VsphereGpuInfo(VsphereOperation):
     reads_only = True
 
-    def observe(self):
+    def read(self):
         params = self.params
         inventory = Inventory(gpu_inventory(self.content))
         hosts = inventory.select_hosts(params['datacenter'], params['cluster'], params['esxi_hostname'])

@@ -38,12 +38,12 @@ def update_graphics(vim, manager, state, refresh, also_reset=()):
 
 class VsphereHostGraphics(VsphereOperation):
 
-    def observe(self):
+    def read(self):
         params = self.params
         return {'hosts': hosts_in_scope(self.content, params['datacenter'], params['cluster'], params['esxi_hostname']),
                 'vgpu_mode_supported': api_version(self.content) >= VGPU_MODE_MIN_API}
 
-    def plan(self, current):
+    def changes(self, current):
         params = self.params
         vim = pyvmomi()[0]
         the_plan = Plan()

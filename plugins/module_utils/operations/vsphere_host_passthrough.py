@@ -29,13 +29,13 @@ def passthrough_configs(vim, items, apply_now, enabled_of, label_of):
 
 class VsphereHostPassthrough(VsphereOperation):
 
-    def observe(self):
+    def read(self):
         params = self.params
         if api_version(self.content) < LABEL_MIN_API and any(d.get('label') is not None for d in params['devices']):
             raise PlanError('label (hardwareLabel) needs vSphere API 7.0.2 or later')
         return hosts_in_scope(self.content, params['datacenter'], params['cluster'], params['esxi_hostname'])
 
-    def plan(self, current):
+    def changes(self, current):
         apply_now = self.params['apply_now']
         vim = pyvmomi()[0]
         the_plan = Plan()

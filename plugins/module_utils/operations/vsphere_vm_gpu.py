@@ -20,7 +20,11 @@ FIND_VM_PATHS = ['name', 'config.uuid', 'config.instanceUuid', 'config.template'
 
 class VsphereVmGpu(VsphereOperation):
 
-    def observe(self):
+    def __init__(self, module):
+        super(VsphereVmGpu, self).__init__(module)
+        self.reads = 0
+
+    def read(self):
         params = self.params
         inventory = Inventory(gpu_inventory(self.content, vm_paths=FIND_VM_PATHS))
         found = inventory.find_vm(params['name'], params['uuid'], params['moid'])
@@ -28,9 +32,10 @@ class VsphereVmGpu(VsphereOperation):
         if host is None:
             raise PlanError('VM %s has no host (is it registered and connected?)' % found.get('name'))
         obj = retrieve_one(self.content, found.ref, VM_PATHS)
+        self.reads += 1
         return obj, inventory.host_record(host)
 
-    def plan(self, current):
+    def changes(self, current):
         params = self.params
         obj, host = current
         state = vm_state(obj)
@@ -69,11 +74,27 @@ class VsphereVmGpu(VsphereOperation):
         return the_plan
 
     def result(self, current, outcome):
-        obj, host = current
-        state = vm_state(obj)
         change = next((c for c in outcome.plan.changes if c.action == 'reconfigure'), None)
-        summary = dict(change.after) if change else planners.plan_vm_gpu_summary(state)
-        summary.pop('power_state', None)
-        summary.update(name=state['name'], moid=obj.moid, host=host['name'],
-                       power_state=state['power_state'], hardware_version='vmx-%d' % state['version'])
-        return {'vm': summary}
+        return {'vm': vm_summary(current, dict(change.after) if change else None)}
+
+    def failure_details(self, current, error):
+        """``vm``: the VM as read after the failure (power state, GPU devices), not as planned; ``vm_read_error`` when it
+        could not be read."""
+        if self.reads < 2:  # plan.run read it again only after an unknown outcome
+            try:
+                current = self.observe()
+            except Exception as exc:  # pylint: disable=broad-except
+                return {'vm_read_error': str(exc) or exc.__class__.__name__}
+        return {'vm': vm_summary(current)}
+
+
+def vm_summary(current, planned=None):
+    """The ``vm`` result: the GPU summary (``planned``: the plan's ``after`` in check mode and after a change, else as
+    read) with the VM's name, moid, host, power state and hardware version as read."""
+    obj, host = current
+    state = vm_state(obj)
+    summary = planned if planned is not None else planners.plan_vm_gpu_summary(state)
+    summary.pop('power_state', None)
+    summary.update(name=state['name'], moid=obj.moid, host=host['name'],
+                   power_state=state['power_state'], hardware_version='vmx-%d' % state['version'])
+    return summary

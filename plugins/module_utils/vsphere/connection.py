@@ -8,6 +8,12 @@ Errors: what fails before the first write (pyvmomi missing, connection options, 
 :class:`~plan.PlanError`; a task that ends in an error is a :class:`VsphereError` (raised inside a change's apply, so
 :func:`plan.execute` reports it as the failed change and undoes what was applied); a task that does not finish in time
 is :class:`~plan.OutcomeUnknown` (it may still take effect; :func:`plan.run` reads the state again).
+
+A call that gets no answer (socket timeout, connection reset or closed: a slow or stopped vCenter) during apply is an
+unknown outcome too (:meth:`VsphereOperation.guard`): the request may have been carried out. Nothing this run applied
+is then undone (an undo could race the request still running on the vCenter); :func:`plan.run` reads the state again,
+with a fresh login when the connection failed (:meth:`VsphereOperation.observe`), and reports what it finds. Only a
+connection that was refused outright is a plain failure: that request never left.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,6 +22,8 @@ __metaclass__ = type
 import socket
 import ssl
 import time
+
+from http.client import HTTPException
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import TIMEOUT_OPTIONS, GpuvirtError, Operation, OutcomeUnknown, PlanError
 
@@ -37,6 +45,21 @@ def pyvmomi():
         raise PlanError('the vSphere modules need the Python library pyvmomi (>= 8.0.3) on the host that runs '
                         'the module: pip install pyvmomi')
     return vim, vmodl
+
+
+# What a call that got no answer raises (pyVmomi's SOAP stub lets them through): socket.timeout, ConnectionResetError,
+# BrokenPipeError, ssl errors are OSError; http.client's RemoteDisconnected / BadStatusLine / IncompleteRead are
+# HTTPException.
+TRANSPORT_ERRORS = (OSError, HTTPException)
+
+
+def no_answer_text(where, exc, timeout):
+    """The message of a request to vCenter/ESXi ``where`` that got no answer."""
+    kind = 'no answer within %s s' % timeout if isinstance(exc, socket.timeout) else 'the connection failed'
+    return ('%s from vCenter/ESXi %s (%s): the vCenter was slow or unreachable, so whether it took effect is unknown. '
+            'The state was read again (remaining_changes: what is still to do; reread_error: it could not be read). Check that '
+            'the vCenter answers and its recent tasks, raise timeout if it is slow, then run again'
+            % (kind, where, exc.__class__.__name__ + (': %s' % exc if str(exc) else '')))
 
 
 def fault_text(exc):
@@ -97,6 +120,14 @@ class Session(object):
         self.content = self.si.RetrieveContent()
         return self.si
 
+    def reconnect(self):
+        """Log in again: a fresh connection and session after one failed. Returns the new si.
+
+        The old session is not logged out: a request that got no answer may still run in it, and a logout could cancel
+        it; it expires on the vCenter."""
+        self.si = None
+        return self.__enter__()
+
     def __exit__(self, *exc_info):
         if self.si is not None:
             try:
@@ -109,17 +140,87 @@ class Session(object):
 
 class VsphereOperation(Operation):
     """An :class:`~plan.Operation` over the vSphere API (pyvmomi): every timeout option must be more than 0, and the
-    session is one login (:class:`Session`), held until the result and always logged out."""
+    session is one login (:class:`Session`), held until the result and always logged out.
+
+    Subclasses implement :meth:`read` (the current state) and :meth:`changes` (the plan); :meth:`observe` logs in again
+    first when a call of this run lost its connection, and :meth:`plan` passes every change through :meth:`guard`."""
 
     positive = TIMEOUT_OPTIONS
 
+    def __init__(self, module):
+        super(VsphereOperation, self).__init__(module)
+        self._session = None
+        self.connection_lost = False
+        self.unknown = []  # changes whose request got no answer in this run
+
     def session(self):
-        return Session(self.params)
+        self._session = Session(self.params)
+        return self._session
 
     @property
     def content(self):
         """The ServiceContent of the session (valid from observe on)."""
         return self.session_value.content
+
+    @property
+    def where(self):
+        return '%s:%s' % (self.params.get('hostname'), self.params.get('port'))
+
+    def observe(self):
+        if self.connection_lost and self._session is not None:
+            self.session_value = self._session.reconnect()
+            self.connection_lost = False
+        return self.read()
+
+    def read(self):
+        """The current state, read in as few calls as the API allows."""
+        raise NotImplementedError
+
+    def plan(self, current):
+        the_plan = self.changes(current)
+        for change in the_plan.changes:
+            self.guard(change)
+        return the_plan
+
+    def changes(self, current):
+        """The :class:`~plan.Plan` (pure apart from building the changes' callables)."""
+        raise NotImplementedError
+
+    def call(self, what, function, *args):
+        """``function(*args)``; a call that got no answer is :class:`~plan.OutcomeUnknown` (a refused connection, which
+        sent nothing, :class:`VsphereError`), and the next :meth:`observe` logs in again."""
+        try:
+            return function(*args)
+        except ConnectionRefusedError as exc:
+            self.connection_lost = True
+            raise VsphereError('%s: vCenter/ESXi %s refused the connection (%s), the request was not sent: check that the '
+                               'vCenter is up, then run again' % (what, self.where, exc))
+        except TRANSPORT_ERRORS as exc:
+            self.connection_lost = True
+            raise OutcomeUnknown(no_answer_text(self.where, exc, self.params.get('timeout')))
+
+    def guard(self, change):
+        """Wrap a change's apply and undo: transport errors become an unknown outcome (:meth:`call`); after one, no
+        undo runs (it could race the request the vCenter may still carry out): it fails saying so and the change stays
+        reported as in effect."""
+        what = '%s %s' % (change.action, change.target)
+        apply, undo = change.apply, change.undo
+
+        def guarded_apply():
+            try:
+                return self.call(what, apply)
+            except OutcomeUnknown:
+                self.unknown.append(what)
+                raise
+
+        def guarded_undo():
+            if self.unknown:
+                raise VsphereError('not undone: the outcome of %s is unknown and undoing now could race it; see the state '
+                                   'read again' % ', '.join(self.unknown))
+            return self.call('undo ' + what, undo)
+        change.apply = guarded_apply
+        change.undo = guarded_undo if undo is not None else None
+        return change
 
 
 def api_version(content):

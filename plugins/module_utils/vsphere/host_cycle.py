@@ -252,13 +252,13 @@ class HostCycleOperation(VsphereOperation):
         """Whether a cycle reboots its host."""
         return True
 
-    def observe(self):
+    def read(self):
         inventory, hosts = observe_inventory(self.content, self.params)
         records = _records(inventory, hosts)
         packages = self.observe_packages(hosts, records)
         return {'inventory': inventory, 'records': records, 'packages': packages}
 
-    def plan(self, current):
+    def changes(self, current):
         inventory = current['inventory']
         vm_facts = _vm_facts(inventory)
         cycles = maintenance.plan_cycles(_host_facts(inventory), vm_facts, self.params['evacuate'], self.needs(current))

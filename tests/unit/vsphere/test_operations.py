@@ -124,3 +124,48 @@ def test_a_failed_task_fails_the_change_and_a_task_without_end_is_an_unknown_out
     with pytest.raises(plan.ApplyError) as error:
         plan.execute(the_plan)
     assert error.value.outcome_unknown and 'did not finish' in error.value.msg
+
+
+def guarded_operation():
+    from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.connection import VsphereOperation
+    return VsphereOperation(FakeModule(**dict(CONNECTION, timeout=3)))
+
+
+def test_a_call_without_answer_is_an_unknown_outcome_and_nothing_is_undone_after_it():
+    import socket
+    operation = guarded_operation()
+    undone = []
+    the_plan = plan.Plan()
+    the_plan.add('power_off', 'vm1', apply=lambda: None, undo=lambda: undone.append('vm1'))
+
+    def slow():
+        raise socket.timeout('timed out')
+    the_plan.add('reconfigure', 'vm1', apply=slow, undo=lambda: undone.append('reconfigure'))
+    for change in the_plan:
+        operation.guard(change)
+    with pytest.raises(plan.ApplyError) as error:
+        plan.execute(the_plan)
+    assert error.value.outcome_unknown and operation.connection_lost and undone == []
+    assert 'no answer within 3 s from vCenter/ESXi 127.0.0.1:1 (TimeoutError: timed out): the vCenter was slow or unreachable' in error.value.msg
+    report = error.value.report()
+    assert report['state_restored'] is False and [c['action'] for c in report['applied']] == ['power_off']
+    assert 'outcome of reconfigure vm1 is unknown' in report['undo_failed'][0]['error']
+
+
+@pytest.mark.parametrize('exc, kind', [
+    (ConnectionResetError(104, 'Connection reset by peer'), plan.OutcomeUnknown),
+    (__import__('http.client').client.RemoteDisconnected('Remote end closed connection without response'), plan.OutcomeUnknown),
+    (ConnectionRefusedError(111, 'Connection refused'), VsphereError),
+])
+def test_transport_errors(exc, kind):
+    operation = guarded_operation()
+
+    def fail():
+        raise exc
+    with pytest.raises(kind) as error:
+        operation.call('reconfigure VM vm1', fail)
+    if kind is VsphereError:
+        assert not isinstance(error.value, plan.OutcomeUnknown) and 'the request was not sent' in error.value.msg
+    else:
+        assert 'the connection failed' in error.value.msg
+    assert operation.connection_lost
