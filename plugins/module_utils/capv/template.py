@@ -34,6 +34,7 @@ import json
 import re
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import pci, vgpu
+from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu_rules import check_vm_vgpus
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.planners import LARGE_BAR_MIN_GB, mmio_size_gb
 
@@ -295,6 +296,7 @@ class TemplateRequest(object):
         if len(pci_devices) > MAX_PCI_DEVICES:
             raise PlanError('pci_devices has %d items; CAPV allows at most %d (v1beta2 schema)' % (len(pci_devices), MAX_PCI_DEVICES))
         self.devices = [normalise_device(i, item or {}) for i, item in enumerate(pci_devices)]
+        check_vm_vgpus([d['vGPUProfile'] for d in self.devices if d.get('vGPUProfile')], 'VSphereMachineTemplate %s/%s' % (namespace, name))
         if custom_vmx_keys is not None and not isinstance(custom_vmx_keys, dict):
             raise PlanError('custom_vmx_keys %r is not a mapping of .vmx option names to values' % (custom_vmx_keys,))
         if hardware_version is not None and not HARDWARE_VERSION.match(hardware_version):

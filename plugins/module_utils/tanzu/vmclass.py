@@ -29,6 +29,7 @@ import copy
 import re
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import pci, vgpu
+from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu_rules import check_vm_vgpus
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError
 
 DNS_LABEL = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
@@ -112,6 +113,7 @@ class VmClassRequest(object):
                 raise PlanError('%s is a percentage: %d is not within 0..100' % (name, self.fields[name]))
         profiles, passthrough = params.get('vgpu_profiles'), params.get('passthrough_devices')
         self.vgpu_profiles = None if profiles is None else [normalise_profile(i, p) for i, p in enumerate(profiles)]
+        check_vm_vgpus(self.vgpu_profiles, 'VM class %s' % self.id)
         self.passthrough = None if passthrough is None else [normalise_passthrough(i, p or {}) for i, p in enumerate(passthrough)]
         self.namespaces = list(params.get('namespaces') or [])
         for index, name in enumerate(self.namespaces):

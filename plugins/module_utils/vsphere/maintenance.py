@@ -32,6 +32,22 @@ def missing_packages(installed, packages):
     return [p for p in packages if not version_matches(installed.get(p['name']), p['version'])]
 
 
+URL_SCHEMES = ('http', 'https', 'file')
+
+
+def check_url(name, url):
+    """A VIB location ESXi can read (HostPatchManager vibUrls): an http(s) or file URL, or a datastore path
+    (``[datastore1] vibs/x.vib`` or ``/vmfs/volumes/...``); anything else (ftp://, a bare name) is refused before any
+    host enters maintenance mode."""
+    text = url.strip()
+    if text.startswith('[') and ']' in text or text.startswith('/vmfs/volumes/'):
+        return
+    scheme = text.split('://', 1)[0].lower() if '://' in text else None
+    if scheme not in URL_SCHEMES:
+        raise PlanError('package %s: url %s is not an http(s) or file URL or a datastore path ([datastore] path or '
+                        '/vmfs/volumes/...): ESXi reads VIBs from those only' % (name, url))
+
+
 def check_packages(packages):
     """Validate the package list before anything is written."""
     seen = set()
@@ -42,6 +58,7 @@ def check_packages(packages):
         if package['name'] in seen:
             raise PlanError('package %s is listed twice' % package['name'])
         seen.add(package['name'])
+        check_url(package['name'], package['url'])
         if not package['url'].split('?')[0].lower().endswith('.vib'):
             raise PlanError('package %s: url %s is not a .vib file. The vSphere API installs VIB files (vibUrls); take the '
                             '.vib out of the component zip NVIDIA ships (vib20/<name>/*.vib) and serve it over '

@@ -13,6 +13,7 @@ __metaclass__ = type
 from ansible_collections.gpuvirt.core.plugins.module_utils import pci, vgpu
 from ansible_collections.gpuvirt.core.plugins.module_utils.pci import NVIDIA_VENDOR_ID
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
+from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu_rules import check_vm_vgpus
 
 RESTART_HINT = 'reboot the host, or restart nv-hostengine on it (nv-hostengine -t; nv-hostengine -d)'
 DYNAMIC_DIRECTPATH_MIN_VERSION = 17
@@ -54,6 +55,7 @@ def plan_graphics(host, default_type=None, policy=None, devices=None, vgpu_mode_
              'assignment_policy': policy or before['assignment_policy'],
              'devices': [dict(d) for d in before['devices']]}
     gpus = dict((g['id'], g) for g in host['gpus'])
+    check_unique_devices(devices)
     for item in devices or []:
         device_id = pci.full_address(item['id'])
         if device_id not in gpus:
@@ -85,6 +87,19 @@ def plan_graphics(host, default_type=None, policy=None, devices=None, vgpu_mode_
                             'changing its graphics type or vGPU mode' % (gpu['id'], host['name'], ', '.join(gpu['vms'])),
                             host=host['name'], vms=gpu['vms'])
     return after
+
+
+def check_unique_devices(devices, option='devices'):
+    """PlanError when two items of ``devices`` name one device id (in any spelling): one would silently win."""
+    seen = {}
+    for index, item in enumerate(devices or []):
+        if not item.get('id'):
+            continue
+        device_id = pci.full_address(item['id'])
+        if device_id in seen:
+            raise PlanError('%s[%d] and %s[%d] both name device %s (%r, %r): list each device once'
+                            % (option, seen[device_id], option, index, device_id, devices[seen[device_id]]['id'], item['id']))
+        seen[device_id] = index
 
 
 def device_setting(state, device_id):
@@ -120,6 +135,7 @@ def plan_passthrough(hosts, devices, apply_now=False):
     changes are left out). Raises PlanError for a device found on no host, an unknown id, a device that is
     not passthrough capable, or (apply_now) a device that powered-on VMs use."""
     out = {}
+    check_unique_devices(devices)
     for index, item in enumerate(devices):
         if not item.get('id') and item.get('device_id') is None:
             raise PlanError('devices[%d]: give id, or vendor_id and device_id' % index)
@@ -173,6 +189,13 @@ def vsphere_profile(spelling, offered, host_name):
         return candidate
     raise PlanError('vGPU profile %r is not offered by host %s. Valid profiles there: %s' % (spelling, host_name, ', '.join(offered) or 'none'),
                     valid_profiles=list(offered))
+
+
+def vgpu_gpus(host):
+    """The GPUs of a host record that can hold vGPUs (active in Shared Direct, not passthrough), as
+    :func:`vgpu_rules.vm_vgpu_problems` takes them."""
+    return [{'device_id': g['device_id'], 'mixed_size': g.get('vgpu_mode') == 'mixedSize', 'name': g['id']}
+            for g in host['gpus'] if g['graphics_type'] == 'sharedDirect' and not g['passthrough']['active']]
 
 
 def _gpus_for_profile(host, profile):
@@ -270,6 +293,8 @@ def plan_vm_gpu(vm, host, vgpu_profiles=None, passthrough_devices=None, state='p
             remove_keys.extend(extra_keys)
             add_pt = [{'vendor_id': v, 'device_id': d, 'custom_label': label} for v, d, label in add_keys]
             after_pt = [_pt_key(i) for i in desired_pt]
+        if add_vgpus:
+            check_vm_vgpus(after_vgpus, 'VM %s on host %s' % (vm['name'], host['name']), vgpu_gpus(host), vm=vm['name'], host=host['name'])
         _validate_vm_host(vm, host, add_vgpus, add_pt, after_pt)
 
     has_gpu_after = bool(after_vgpus or after_pt)

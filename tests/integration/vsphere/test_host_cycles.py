@@ -95,6 +95,8 @@ def test_software_check_mode_and_refusal_write_nothing(sim_factory, playbook, tm
     sim.reset_calls()
     run = playbook(sim, [dict(software(url, '550.127.06', evacuate='migrate'), name='check')], check=True)
     refused = playbook(sim, [dict(software(url, '550.127.06'), name='refused')])['refused']
+    ftp = playbook(sim, [dict(software(url.replace('file://', 'ftp://', 1), '550.127.06', evacuate='power_off'), name='ftp')])['ftp']
+    assert ftp['failed'] is True and 'is not an http(s) or file URL or a datastore path' in ftp['msg']  # before maintenance mode
     assert writes(sim) == {}
     check = run['check']
     assert check['changed'] is True and not check.get('failed'), check

@@ -77,7 +77,14 @@ def test_refusals_happen_before_any_write(gpu_sim, sim_factory, playbook):
         {'name': 'not_enabled', 'gpuvirt.core.vsphere_vm_gpu': {'name': 'DC0_C0_RP0_VM1', 'passthrough_devices': [{'device_id': '1eb8'}]}},
         {'name': 'powered_on', 'gpuvirt.core.vsphere_vm_gpu': {'name': VM, 'vgpu_profiles': ['grid_a10-4q']}},
         {'name': 'no_vm', 'gpuvirt.core.vsphere_vm_gpu': {'name': 'nope', 'vgpu_profiles': ['grid_a10-4q']}},
+        {'name': 'two_boards', 'gpuvirt.core.vsphere_vm_gpu': {'name': 'DC0_C0_RP0_VM1', 'vgpu_profiles': ['grid_a10-4q', 'grid_t4-4q']}},
+        {'name': 'two_sizes', 'gpuvirt.core.vsphere_vm_gpu': {'name': 'DC0_C0_RP0_VM1', 'vgpu_profiles': ['grid_a10-4q', 'grid_a10-8q']}},
+        {'name': 'too_many', 'gpuvirt.core.vsphere_vm_gpu': {'name': 'DC0_C0_RP0_VM1', 'vgpu_profiles': ['grid_a10-24q'] * 20}},
     ])
+    # NVIDIA's multi-vGPU rules (vgpu_rules.py): same board, same size (the hosts run equal-size mode), capacity of two A10s
+    assert 'all vGPUs of one VM must be on the same board type' in run['two_boards']['msg']
+    assert 'need the host to run mixed-size mode on its A10 GPUs' in run['two_sizes']['msg']
+    assert '20 vGPU(s)' in run['too_many']['msg'] and 'do not fit on the 2 A10 GPU(s)' in run['too_many']['msg']
     assert 'vGPU profile \'grid_a40-4q\' is not offered by host' in run['unknown_profile']['msg']
     assert 'grid_a10-4q' in run['unknown_profile']['valid_profiles']
     assert 'grid_a10-4q' in run['unknown_profile']['msg']  # the error lists the valid ones

@@ -290,3 +290,11 @@ def test_deployment_on_another_template_or_kind_is_refused():
         capv.plan_template(req, source_template(), None, deployment(kind='DockerMachineTemplate'), Writer())
     with pytest.raises(PlanError, match='MachineDeployment capi/md-0 not found'):
         capv.plan_template(req, source_template(), None, None, Writer())
+
+
+def test_multi_vgpu_rules_are_checked_before_any_write():
+    with pytest.raises(PlanError) as error:
+        request([{'vgpu_profile': 'A100-3-20C'}, {'vgpu_profile': 'A100-4C'}])
+    assert error.value.msg.startswith("VSphereMachineTemplate capi/workers: vGPU profiles grid_a100-3-20c, grid_a100-4c break NVIDIA's "
+                                      "multi-vGPU rules: MIG-backed grid_a100-3-20c and time-sliced grid_a100-4c cannot be mixed in one VM")
+    assert request([{'vgpu_profile': 'A10-4Q'}, {'vgpu_profile': 'A10-8Q'}]).devices  # Ampere: mixed-size exists

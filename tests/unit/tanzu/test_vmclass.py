@@ -211,3 +211,14 @@ def test_purge_and_absent():
     assert [c[0] for c in writer.calls] == ['assign', 'assign', 'delete', 'assign', 'assign']
     assert writer.calls[-1] == ('assign', 'ml', {'vm_classes': ['gpu01', 'x'], 'content_libraries': ['lib-1']})
     assert not vmclass.plan_vm_class(req(state='absent'), None, {}, vmclass.API_STYLE, 'devices', Writer())[0]
+
+
+@pytest.mark.parametrize('profiles, words', [
+    (['A100-3-20C', 'A100-4C'], 'MIG-backed grid_a100-3-20c and time-sliced grid_a100-4c cannot be mixed in one VM'),
+    (['grid_a10-4q', 'grid_t4-4q'], 'all vGPUs of one VM must be on the same board type'),
+    (['grid_v100-4q', 'grid_v100-8q'], 'vGPUs of different sizes (grid_v100-4q, grid_v100-8q) need mixed-size mode, which V100'),
+])
+def test_multi_vgpu_rules_refuse_before_the_login(profiles, words):
+    with pytest.raises(PlanError) as error:
+        req(vgpu_profiles=profiles)
+    assert error.value.msg.startswith("VM class %s: vGPU profiles " % DEFAULTS['id']) and words in error.value.msg, error.value.msg

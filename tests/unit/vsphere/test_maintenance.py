@@ -208,3 +208,18 @@ def test_powered_off_vms_count_no_load_and_callers_facts_stay_unchanged():
     cycles = maintenance.plan_cycles(hosts, vms, 'migrate', {'h0': ['vib install']})
     assert moves_of(cycles) == {'h0': [('a', 'migrate', 'h1')]}
     assert vms == before
+
+
+@pytest.mark.parametrize('url, ok', [
+    ('https://repo.example/NVD.vib', True), ('http://10.0.0.1/NVD.vib', True), ('file:///tmp/NVD.vib', True),
+    ('[datastore1] vibs/NVD.vib', True), ('/vmfs/volumes/datastore1/NVD.vib', True),
+    ('ftp://repo.example/NVD.vib', False), ('NVD.vib', False), ('smb://share/NVD.vib', False),
+])
+def test_vib_url_schemes(url, ok):
+    packages = [{'name': 'NVD-VGPU-800', 'version': '550.90.05', 'url': url}]
+    if ok:
+        maintenance.check_packages(packages)
+    else:
+        with pytest.raises(PlanError) as error:
+            maintenance.check_packages(packages)
+        assert error.value.msg.startswith('package NVD-VGPU-800: url %s is not an http(s) or file URL or a datastore path' % url)

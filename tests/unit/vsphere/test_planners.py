@@ -51,9 +51,9 @@ def test_profiles_are_added_as_a_multiset_and_memory_is_locked():
 
 def test_extra_and_changed_profiles_are_removed():
     current = [vgpu_dev('grid_a10-4q', 1), vgpu_dev('grid_a10-8q', 2), vgpu_dev('grid_a10-4q', 3)]
-    planned = planners.plan_vm_gpu(vm(current, locked=True), host(), ['grid_a10-4q', 'grid_t4-4q'])
-    assert planned['add_vgpus'] == ['grid_t4-4q']
-    assert sorted(planned['remove_keys']) == [2, 3]
+    planned = planners.plan_vm_gpu(vm(current, locked=True), host(), ['grid_a10-8q', 'grid_a10-8q'])
+    assert planned['add_vgpus'] == ['grid_a10-8q']
+    assert sorted(planned['remove_keys']) == [1, 3]
     assert planned['memory_locked'] is None
 
 
@@ -240,3 +240,40 @@ def test_vm_state_from_properties():
     assert state['extra_config'] == {'pciPassthru.use64bitMMIO': 'TRUE'}
     assert state['devices'] == [{'kind': 'dynamic', 'key': 1, 'label': 'PCI device', 'custom_label': 't',
                                  'assigned_id': '0000:af:00.0', 'allowed': [(0x10de, A100)]}]
+
+
+# -- NVIDIA's multi-vGPU rules, before the first write (vgpu_rules.py) ---------------------------------
+@pytest.mark.parametrize('profiles, words', [
+    (['grid_a10-4q', 'grid_a10-8q'], 'vGPUs of different sizes (grid_a10-4q, grid_a10-8q) need the host to run mixed-size mode'),
+    (['grid_a10-4q', 'grid_t4-4q'], 'all vGPUs of one VM must be on the same board type, got A10: grid_a10-4q; T4: grid_t4-4q'),
+    (['grid_a10-4q', 'grid_a10-4c'], 'all vGPUs of one VM must be of the same series, got C: grid_a10-4c; Q: grid_a10-4q'),
+    (['grid_a10-24q'] * 20, '20 vGPU(s) (%s) do not fit on the 2 A10 GPU(s) there (0000:3b:00.0, 0000:5e:00.0); at most 1 x A10-24Q fit'
+     % ', '.join(['grid_a10-24q'] * 20)),
+])
+def test_multi_vgpu_rules_refuse_before_any_write(profiles, words):
+    two_a10 = host([gpu('0000:3b:00.0', A10), gpu('0000:5e:00.0', A10)])
+    two_a10['vgpu_profiles'] = ['grid_a10-4q', 'grid_a10-8q', 'grid_a10-24q', 'grid_a10-4c', 'grid_t4-4q']
+    with pytest.raises(PlanError) as error:
+        planners.plan_vm_gpu(vm(), two_a10, profiles)
+    assert error.value.msg.startswith("VM vm1 on host esx1: vGPU profiles %s break NVIDIA's multi-vGPU rules: " % ', '.join(profiles))
+    assert words in error.value.msg, error.value.msg
+    assert error.value.details['vgpu_profiles'] == profiles
+
+
+def test_multi_vgpu_rules_allow_what_fits():
+    two_a10 = host([gpu('0000:3b:00.0', A10), gpu('0000:5e:00.0', A10)])
+    two_a10['vgpu_profiles'] = ['grid_a10-4q', 'grid_a10-8q', 'grid_a10-24q']
+    assert planners.plan_vm_gpu(vm(), two_a10, ['grid_a10-24q'] * 2)['add_vgpus'] == ['grid_a10-24q'] * 2
+    mixed = host([gpu('0000:3b:00.0', A10)])
+    mixed['gpus'][0]['vgpu_mode'] = 'mixedSize'
+    mixed['vgpu_profiles'] = ['grid_a10-4q', 'grid_a10-8q']
+    assert planners.plan_vm_gpu(vm(), mixed, ['grid_a10-4q', 'grid_a10-8q'])['add_vgpus'] == ['grid_a10-4q', 'grid_a10-8q']
+
+
+def test_a_device_listed_twice_is_refused():
+    with pytest.raises(PlanError) as error:
+        planners.plan_graphics(host(), devices=[{'id': '0000:3b:00.0', 'graphics_type': 'sharedDirect'}, {'id': '3b:00.0', 'graphics_type': 'shared'}])
+    assert error.value.msg == "devices[0] and devices[1] both name device 0000:3b:00.0 ('0000:3b:00.0', '3b:00.0'): list each device once"
+    with pytest.raises(PlanError) as error:
+        planners.plan_passthrough([host()], [{'id': '0000:af:00.0', 'enabled': True}, {'id': '0000:af:00.0', 'enabled': False}])
+    assert 'both name device 0000:af:00.0' in error.value.msg
