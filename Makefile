@@ -21,12 +21,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export NO_COLOR := 1
 export PY_COLORS := 0
 
-.PHONY: help setup emulators test demo sanity lint unit emulator-tests integration molecule build clean
+.PHONY: help setup emulators test demo sanity lint docs-lint unit emulator-tests integration molecule build docs clean
 
 help:
 	@echo "make demo   run the collection end to end against the emulators"
 	@echo "make test   sanity, lint, unit, emulator, integration and molecule tests"
-	@echo "make sanity | lint | unit | emulator-tests | integration | molecule | build | clean"
+	@echo "make sanity | lint | docs-lint | unit | emulator-tests | integration | molecule | build | clean"
+	@echo "make docs   the documentation site (antsibull-docs + Sphinx) in .build/docs-site/html"
 
 # --- set-up -----------------------------------------------------------------------------------------
 $(STAMP): requirements.txt test-requirements.txt $(wildcard scripts/apt/*.txt) scripts/setup-apt.sh
@@ -51,7 +52,7 @@ emulators: setup
 	$(BIN)/python -m tests.emulators.kube.crds
 
 # --- tests ------------------------------------------------------------------------------------------
-test: sanity lint unit emulator-tests integration molecule
+test: sanity lint docs-lint unit emulator-tests integration molecule
 	@echo "make test: all suites passed"
 
 # ansible-test sanity from a path ending in ansible_collections/gpuvirt/core, no ignore file (scripts/sanity.sh).
@@ -63,6 +64,10 @@ sanity: setup
 lint: setup
 	mkdir -p $(BUILD)/lint-home
 	HOME=$(BUILD)/lint-home $(BIN)/ansible-lint --profile production --offline roles playbooks
+
+# antsibull-docs' checks of every module, plugin and role documentation (the docs site renders them).
+docs-lint: setup
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
 unit: setup
 	$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)
@@ -87,6 +92,9 @@ build: setup
 # --- the lab ----------------------------------------------------------------------------------------
 demo: emulators
 	bash scripts/demo.sh
+
+docs: setup
+	bash scripts/docs-site.sh
 
 clean:
 	rm -rf $(BUILD) tests/output .pytest_cache
