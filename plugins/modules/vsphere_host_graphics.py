@@ -15,6 +15,9 @@ description:
     assignment policy and per-GPU graphics type and vGPU mode, on one host or every host of a cluster.
   - New graphics settings take effect after a host reboot or a restart of nv-hostengine; the module says
     so per host in RV(hosts[].restart_required). A vGPU mode change is refreshed at once.
+  - A new assignment policy is also active only after that restart. vSphere does not show the active policy, so only
+    the run that changes it reports C(restart_required) for it, and M(gpuvirt.core.vsphere_host_reboot) cannot find it
+    pending later; reboot those hosts with its O(gpuvirt.core.vsphere_host_reboot#module:force) option.
   - Refuses to change a GPU that powered-on VMs use (power them off first).
 author:
   - gpuvirt.core contributors (@gpuvirt)

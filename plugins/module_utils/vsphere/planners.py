@@ -109,7 +109,12 @@ def device_setting(state, device_id):
 
 
 def graphics_restart_required(host, after):
-    """True when the configured state ``after`` differs from what is active on the host's GPUs."""
+    """True when the configured state ``after`` differs from what is active on the host's GPUs, or changes the shared
+    passthrough assignment policy: VMware activates a new graphics type or policy on a restart of the host (or of
+    nv-hostengine / Xorg) [S1 §2.9]. vSphere does not show the active policy, so a policy change is only known as
+    pending in the run that makes it."""
+    if after['assignment_policy'] != host['graphics']['assignment_policy']:
+        return True
     for gpu in host['gpus']:
         if gpu['passthrough']['active'] or gpu['graphics_type'] is None:
             continue

@@ -178,3 +178,20 @@ def test_host_passthrough_apply_now_label_and_refusals(sim, playbook):
     assert next(p.hardwareLabel for p in info if p.id == '0000:af:00.0') == 'train'
     assert 'GPU 0000:99:00.0 not found on host DC0_C0_H1' in run['unknown_id']['msg']
     assert 'no GPU 10de:270f on host(s) DC0_C0_H0, DC0_C0_H1' in run['unknown_model']['msg']
+
+
+def test_an_assignment_policy_change_needs_a_restart_that_host_reboot_gives(sim_factory, playbook):
+    """Only the policy changes: restart_required (VMware: a new graphics type or policy is active after a restart of the
+    host or nv-hostengine); the simulator keeps the old policy active until then; vsphere_host_reboot activates it."""
+    sim = sim_factory(hosts=1, vms=1)
+    host = 'DC0_C0_H0'
+    run = playbook(sim, [
+        {'name': 'policy', 'gpuvirt.core.vsphere_host_graphics': {'esxi_hostname': host, 'assignment_policy': 'consolidation'}},
+    ])
+    policy = run['policy']
+    assert policy['changed'] is True and policy['restart_required'] is True, policy
+    assert policy['hosts'][0]['restart_required'] is True and policy['changes'][0]['restart_required'] is True
+    assert sim.state()[host]['policy'] == 'performance'  # configured, not active yet
+    reboot = playbook(sim, [{'name': 'reboot', 'gpuvirt.core.vsphere_host_reboot': {'esxi_hostname': host, 'force': True, 'evacuate': 'power_off'}}])
+    assert reboot['reboot']['changed'] is True and reboot['reboot']['hosts'][0]['rebooted'] is True, reboot['reboot']
+    assert sim.state()[host]['policy'] == 'consolidation'

@@ -277,3 +277,11 @@ def test_a_device_listed_twice_is_refused():
     with pytest.raises(PlanError) as error:
         planners.plan_passthrough([host()], [{'id': '0000:af:00.0', 'enabled': True}, {'id': '0000:af:00.0', 'enabled': False}])
     assert 'both name device 0000:af:00.0' in error.value.msg
+
+
+def test_a_policy_change_alone_needs_a_restart():
+    record = host()
+    after = planners.plan_graphics(record, policy='consolidation')
+    assert after['assignment_policy'] == 'consolidation' and after['default_type'] == 'sharedDirect'
+    assert planners.graphics_restart_required(record, after) is True
+    assert planners.graphics_restart_required(record, planners.graphics_state(record)) is False
