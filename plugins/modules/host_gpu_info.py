@@ -11,10 +11,12 @@ module: host_gpu_info
 short_description: Report the NVIDIA GPUs of a Linux KVM host, their vGPU backend, types and vGPUs
 version_added: 0.1.0
 description:
-  - Walks the host's sysfs once and reports every NVIDIA GPU (physical function) with its PCI identity, driver, IOMMU group,
+  - Walks the host's sysfs once and reports every NVIDIA GPU (a VGA or 3D controller function that is not an SR-IOV
+    virtual function, at any PCI address, e.g. C(0000:00:06.0) in a VM with a passed-through GPU) with its PCI identity, driver, IOMMU group,
     SR-IOV state, the vGPU backend detected at runtime (C(mdev), C(vendor_vfio) or C(none)), the vGPU types it offers with
     their capacity, and the existing vGPUs with their type and whether a running VM uses them.
-  - Also reports the IOMMU state (groups present, the kernel command line parameters that matter).
+  - Also reports the IOMMU state (groups present, the kernel command line parameters that matter) and the NVIDIA driver
+    (its version, and whether it is the vGPU manager or the datacenter driver).
 author:
   - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
@@ -52,7 +54,7 @@ gpus:
       type: str
       sample: "0000:3b:00.0"
     index:
-      description: GPU index (position among NVIDIA GPUs sorted by address, as vgpu-device-manager counts).
+      description: GPU index (position among NVIDIA GPUs sorted by PCI address, as nvidia-smi and vgpu-device-manager count).
       type: int
     vendor_id:
       description: PCI vendor id.
@@ -62,6 +64,10 @@ gpus:
       description: PCI device id.
       type: str
       sample: "0x2236"
+    subsystem_id:
+      description: PCI subsystem device id (tells boards sharing a device id apart, e.g. A2 and A16).
+      type: str
+      sample: "0x1482"
     model:
       description: Catalog GPU token derived from the driver's type names (C(A10), C(T4)); null when unknown.
       type: str
@@ -168,6 +174,24 @@ iommu:
     passthrough_mode:
       description: C(iommu=pt) is set.
       type: bool
+driver:
+  description: The NVIDIA kernel driver.
+  returned: always
+  type: dict
+  contains:
+    loaded:
+      description: The C(nvidia) module is loaded.
+      type: bool
+    version:
+      description: Its version (C(/sys/module/nvidia/version)); null when not loaded.
+      type: str
+      sample: "580.159.04"
+    kind:
+      description:
+        - C(vgpu_manager) (NVIDIA's vGPU host driver, needed for vGPUs), C(datacenter) (the C(nvidia) module without the
+          vGPU manager, as in a VM or a compute host) or C(none).
+      type: str
+      sample: vgpu_manager
 vgpu_backends:
   description: The distinct backends of the reported GPUs.
   returned: always

@@ -51,8 +51,16 @@ options:
     description:
       - Remove or replace vGPUs that a running VM uses. The result lists them under C(forced).
       - The kernel may still refuse (EBUSY); the module then undoes its changes.
+      - A real kernel blocks the removal of a vGPU a VM holds until the VM lets it go; the module waits I(remove_timeout)
+        seconds for it, then fails with C(outcome_unknown) (the removal still happens once the VM lets go) and reports
+        the layout read again and the C(remaining_changes).
     type: bool
     default: false
+  remove_timeout:
+    description:
+      - Seconds to wait for the removal of each vGPU a running VM holds (with I(force)); 0 does not wait.
+    type: int
+    default: 30
   persist:
     description:
       - Write mdevctl definitions (C(start=auto)) under C(host_root/etc/mdevctl.d/<parent>/<uuid>) for the resulting mdev vGPUs.
@@ -175,6 +183,7 @@ def main():
         mixed_size=dict(type='bool', default=False),
         config_file=dict(type='path'),
         selected_config=dict(type='str'),
+        remove_timeout=dict(type='int', default=30),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            mutually_exclusive=[('vgpu_type', 'config_file')], required_together=[('config_file', 'selected_config')])

@@ -137,7 +137,36 @@ def plan_binding(host, inv, driver, devices, include_iommu_group=True, force=Fal
     planner.persistence([gpu for gpu in inv.gpus if gpu.address in [g.address for g, _a in pairs]])
     if persist:
         _persist(host, planner.plan, [(inv.functions[a], g) for g, a in pairs], target, persist_method)
+        if persist_method == 'modprobe' and target == 'vfio-pci':
+            _warn_other_claims(inv, planner.plan, [a for _g, a in pairs])
     return planner
+
+
+def _warn_other_claims(inv, plan, addresses):
+    """``options vfio-pci ids=`` claims every device with those ids at the next boot, not the addresses asked: name the
+    other GPUs and group members it would also take from their driver (with their vGPUs)."""
+    ids = set(_ident(inv.functions[a]) for a in addresses)
+    vfs = set(vf.address for gpu in inv.gpus for vf in gpu.vfs)
+    others = []
+    for address in sorted(inv.functions):
+        fn = inv.functions[address]
+        if address in addresses or address in vfs or _ident(fn) not in ids:
+            continue
+        gpu = inv.gpu(address)
+        what = 'GPU, driver %s' % (fn.driver or 'none') if gpu is not None else 'driver %s' % (fn.driver or 'none')
+        if gpu is not None and gpu.vgpus:
+            what += ', %d active vGPU(s)' % len(gpu.vgpus)
+        if fn.vm:
+            what += ', used by VM %s' % fn.vm
+        others.append('%s (%s)' % (address, what))
+    if others:
+        plan.warnings.append('persist_method modprobe writes "options vfio-pci ids=%s", which at the next boot also binds to '
+                             'vfio-pci every other device with those ids: %s; use persist_method: driverctl to bind by address'
+                             % (','.join(sorted(ids)), ', '.join(others)))
+
+
+def _ident(fn):
+    return '%s:%s' % (hex_id(fn.vendor_id), hex_id(fn.device_id))
 
 
 def _done(fn, target):
@@ -164,7 +193,7 @@ def _persist(host, plan, functions, target, method):
     for line in (current or '').splitlines():
         if line.startswith('options vfio-pci ids='):
             ids.update(i for i in line.split('=', 1)[1].split(',') if i)
-    mine = set('%s:%s' % (hex_id(fn.vendor_id), hex_id(fn.device_id)) for fn, _gpu in functions)
+    mine = set(_ident(fn) for fn, _gpu in functions)
     ids = (ids | mine) if target == 'vfio-pci' else (ids - mine)
     wanted = None
     if ids:

@@ -5,9 +5,13 @@
 
 What is read, and why (reference facts sheet sections):
 
-- ``/sys/bus/pci/devices/*/{vendor,class}``: NVIDIA (0x10de) display/3D functions (class 0x03xxxx) that are not VFs
-  (no ``physfn``) are GPUs; their ``device``, ``driver``, ``driver_override``, ``iommu_group``, ``numa_node``,
+- ``/sys/bus/pci/devices/*/{vendor,class}``: NVIDIA (0x10de) VGA or 3D controllers (class 0x0300xx, 0x0302xx) that are
+  not VFs (no ``physfn``) are GPUs, at any address (go-nvlib's ``GetGPUs`` rule; a GPU passed through to a VM sits at
+  ``0000:00:06.0``, reference/real-gpu-h200.md), indexed in PCI address order as go-nvlib and nvidia-smi number them;
+  their ``device``, ``subsystem_device``, ``driver``, ``driver_override``, ``iommu_group``, ``numa_node``,
   ``sriov_totalvfs``/``sriov_numvfs`` and ``virtfnN`` links (§2).
+- The driver: ``/sys/module/nvidia/version``; the vGPU manager shows ``/sys/module/nvidia_vgpu_vfio`` or a vGPU
+  backend, the datacenter driver neither (the real H200 capture: modules ``nvidia`` and ``nvidia_uvm`` only).
 - The vGPU backend is detected at runtime, never from the GPU model (§3): a GPU whose PF or VFs are listed in
   ``/sys/class/mdev_bus`` uses ``mdev``; one whose VFs have ``nvidia/creatable_vgpu_types`` uses ``vendor_vfio``;
   otherwise ``none`` (for an SR-IOV GPU this means its VFs are not enabled yet).
@@ -35,6 +39,7 @@ from ansible_collections.gpuvirt.core.plugins.module_utils.host.sysfs import Hos
 from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu import VgpuError, gpu_models, parse, parse_name
 
 CACHE_FILE = 'var/lib/gpuvirt/vfio-vgpu-types.json'
+GPU_CLASSES = ('0x0300', '0x0302')      # VGA and 3D controllers (go-nvlib: PCIVgaControllerClass, PCI3dControllerClass)
 DESCRIPTION_RE = re.compile(r'(\w+)=([^,]+)')
 CREATABLE_TABLE_RE = re.compile(r'^\s*(\d+)\s*:\s*(.+?)\s*$')
 CREATABLE_DOC_RE = re.compile(r'^\s*(.+?)\s+(\d+)\s*$')
@@ -154,6 +159,8 @@ class Vgpu(object):
 class Function(object):
     """A PCI function the modules care about (GPU PF, VF or another member of a GPU's IOMMU group)."""
 
+    subsystem_id = None
+
     def __init__(self, address, real, vendor_id, device_id, cls, driver, override, group, vm=None):
         self.address = address
         self.real = real
@@ -204,7 +211,7 @@ class Gpu(object):
         fn = self.function
         return {
             'address': self.address, 'index': self.index, 'vendor_id': fn.vendor_id, 'device_id': fn.device_id,
-            'model': self.model_token, 'driver': fn.driver, 'driver_override': fn.override, 'iommu_group': fn.group,
+            'subsystem_id': fn.subsystem_id, 'model': self.model_token, 'driver': fn.driver, 'driver_override': fn.override, 'iommu_group': fn.group,
             'iommu_group_members': list(self.group_members), 'numa_node': self.numa_node,
             'sriov': {'capable': self.sriov_capable, 'total_vfs': self.total_vfs, 'num_vfs': self.num_vfs,
                       'vfs': [vf.address for vf in self.vfs]},
@@ -221,6 +228,7 @@ class Inventory(object):
         self.groups_present = False
         self.cmdline = ''
         self.cache = None
+        self.driver = {'loaded': False, 'version': None, 'vgpu_manager': False}
 
     def gpu(self, address):
         for gpu in self.gpus:
@@ -234,6 +242,13 @@ class Inventory(object):
             if gpu.address == address or address in [vf.address for vf in gpu.vfs] or address in gpu.group_members:
                 return gpu
         return None
+
+    def driver_info(self):
+        """``{loaded, version, kind}``: kind ``vgpu_manager``, ``datacenter`` (the nvidia module without the vGPU manager)
+        or ``none`` (no nvidia module)."""
+        vgpu = self.driver['vgpu_manager'] or any(g.backend != 'none' for g in self.gpus)
+        kind = 'vgpu_manager' if vgpu else ('datacenter' if self.driver['loaded'] else 'none')
+        return {'loaded': self.driver['loaded'], 'version': self.driver['version'], 'kind': kind}
 
     def iommu(self):
         words = self.cmdline.split()
@@ -322,18 +337,19 @@ def scan(host, with_types=True, names_from=None):
     inv.cmdline = (HostRoot.read(host.path('proc/cmdline'), '') or '').strip()
     inv.cache = TypeNameCache(host)
     mdev_bus = set(HostRoot.listdir(host.sys_path('class/mdev_bus')))
+    module = host.sys_path('module', 'nvidia')
+    inv.driver = {'loaded': os.path.isdir(module), 'version': HostRoot.read(os.path.join(module, 'version')),
+                  'vgpu_manager': os.path.isdir(host.sys_path('module', 'nvidia_vgpu_vfio'))}
     devices_dir = host.sys_path('bus/pci/devices')
-    addresses = HostRoot.listdir(devices_dir)
-    for address in addresses:
-        if not address.endswith(':00.0'):
-            continue      # a GPU is function 0 of device 0 behind its port (sriov-manage's own rule: lspci -s 0.0)
+    for address in sorted(HostRoot.listdir(devices_dir), key=_pci_order):
         base = os.path.join(devices_dir, address)
         if HostRoot.read(os.path.join(base, 'vendor')) != NVIDIA_VENDOR_SYSFS:
             continue
         cls = HostRoot.read(os.path.join(base, 'class'), '')
-        if not cls.startswith('0x03') or os.path.islink(os.path.join(base, 'physfn')):
+        if cls[:6] not in GPU_CLASSES or os.path.islink(os.path.join(base, 'physfn')):
             continue
         gpu = Gpu(_function(host, address, users), len(inv.gpus))
+        gpu.function.subsystem_id = HostRoot.read(os.path.join(gpu.real, 'subsystem_device'))
         inv.functions[address] = gpu.function
         _sriov(host, gpu, users, inv)
         gpu.numa_node = HostRoot.read(os.path.join(gpu.real, 'numa_node'))
@@ -356,6 +372,15 @@ def scan(host, with_types=True, names_from=None):
             _names_from(gpu, names_from.gpu(gpu.address), inv.cache)
         gpu.model_token = _model_token(gpu)
     return inv
+
+
+def _pci_order(address):
+    """go-nvlib's order (and so nvidia-smi's and vgpu-device-manager's GPU indices): the address as one hex number."""
+    digits = address.replace(':', '').replace('.', '')
+    try:
+        return (int(digits, 16), address)
+    except ValueError:
+        return (-1, address)
 
 
 def _names_from(gpu, before, cache):
@@ -500,7 +525,7 @@ def _model_token(gpu):
         except VgpuError:
             continue
     try:
-        models = gpu_models(int(gpu.function.device_id, 16))
+        models = gpu_models(int(gpu.function.device_id, 16), subsystem_id=gpu.function.subsystem_id or None)
     except ValueError:
         models = []
     return models[0].name if len(models) == 1 else None

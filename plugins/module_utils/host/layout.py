@@ -19,13 +19,15 @@ import json
 import os
 import uuid as uuidlib
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import Plan, PlanError
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import OutcomeUnknown, Plan, PlanError
 from ansible_collections.gpuvirt.core.plugins.module_utils.pci import normalize_address
 from ansible_collections.gpuvirt.core.plugins.module_utils.host import vdm_config
 from ansible_collections.gpuvirt.core.plugins.module_utils.host.inventory import HostRoot, parse_creatable, short_name
+from ansible_collections.gpuvirt.core.plugins.module_utils.host.sysfs import SysfsWriteTimeout
 from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu import VgpuError, check_fit, gpu_models, parse
 
 MDEVCTL_DIR = 'etc/mdevctl.d'
+REMOVE_TIMEOUT = 30
 
 
 def gpu_list(inv):
@@ -43,8 +45,11 @@ def select_gpus(inv, devices, option='devices'):
     selected = []
     for item in devices:
         gpu = None
-        if isinstance(item, int) and not isinstance(item, bool) or (isinstance(item, str) and item.strip().isdigit()):
+        if isinstance(item, int) and not isinstance(item, bool) or (isinstance(item, str) and item.strip().lstrip('-').isdigit()):
             index = int(item)
+            if index < 0:
+                raise PlanError('%s: %r is not a GPU index: indices count from 0 in PCI address order (no negative indices); '
+                                'GPUs on this host: %s' % (option, item, gpu_list(inv)))
             if index >= len(inv.gpus):
                 raise PlanError('%s: there is no GPU with index %d; GPUs on this host: %s' % (option, index, gpu_list(inv)))
             gpu = inv.gpus[index]
@@ -70,7 +75,7 @@ def catalog_model(gpu):
     found = gpu_models(gpu.model_token) if gpu.model_token else []
     if not found:
         try:
-            found = gpu_models(int(gpu.function.device_id, 16))
+            found = gpu_models(int(gpu.function.device_id, 16), subsystem_id=gpu.function.subsystem_id or None)
         except ValueError:
             found = []
     return found[0] if len(found) == 1 else None
@@ -106,8 +111,9 @@ def _require_backend(gpu):
 class LayoutPlanner(object):
     """Builds the plan; ``forced`` collects the in-use vGPUs a ``force: true`` run removes."""
 
-    def __init__(self, host, inv, force=False, persist=False, mixed_size=False):
+    def __init__(self, host, inv, force=False, persist=False, mixed_size=False, remove_timeout=REMOVE_TIMEOUT):
         self.host = host
+        self.remove_timeout = remove_timeout
         self.inv = inv
         self.force = force
         self.persist = persist
@@ -234,14 +240,23 @@ class LayoutPlanner(object):
             parent_real = self._real(vgpu.parent)
             remove_path = os.path.join(parent_real, vgpu.id, 'remove')
             create_path = os.path.join(parent_real, 'mdev_supported_types', vgpu.type_id, 'create')
-            self.plan.add('remove', vgpu.id, before=before, after=None, details=details,
-                          apply=lambda: self.host.write(remove_path, '1\n'),
+            apply = (lambda: self._remove_in_use(remove_path, vgpu)) if vgpu.in_use else (lambda: self.host.write(remove_path, '1\n'))
+            self.plan.add('remove', vgpu.id, before=before, after=None, details=details, apply=apply,
                           undo=lambda: self.host.write(create_path, vgpu.id + '\n'))
         else:
             path = os.path.join(self._real(vgpu.id), 'nvidia', 'current_vgpu_type')
             self.plan.add('remove', vgpu.id, before=before, after=None, details=details,
                           apply=lambda: self.host.write(path, '0\n'),
                           undo=lambda: self.host.write(path, '%s\n' % vgpu.type_id))
+
+    def _remove_in_use(self, remove_path, vgpu):
+        """The ``remove`` of a vGPU a VM holds: the kernel blocks it until the VM lets go, so it is given
+        ``remove_timeout`` seconds; then the outcome is unknown (the removal may still happen) and the run says so."""
+        try:
+            self.host.write_timed(remove_path, '1\n', self.remove_timeout)
+        except SysfsWriteTimeout as exc:
+            raise OutcomeUnknown('vGPU %s is still held by VM %s: %s' % (vgpu.id, vgpu.vm, exc), vgpu=vgpu.id, vm=vgpu.vm,
+                                 waiting_pid=exc.pid)
 
     def _create(self, gpu, vtype, host_type, parent):
         type_id = host_type.type_id if host_type is not None else None
@@ -330,10 +345,10 @@ class LayoutPlanner(object):
 
 
 def plan_vgpu(host, inv, state='present', devices='all', vgpu_type=None, count=None, force=False, persist=False, mixed_size=False,
-              config_file=None, selected_config=None, config=None):
+              config_file=None, selected_config=None, config=None, remove_timeout=REMOVE_TIMEOUT):
     """host_vgpu's plan from its options (``config``: the content of ``config_file``, read by the caller) and the
     inventory -> (LayoutPlanner, [Gpu] in scope). Every refusal is a PlanError raised here, before the first write."""
-    planner = LayoutPlanner(host, inv, force=force, persist=persist, mixed_size=mixed_size)
+    planner = LayoutPlanner(host, inv, force=force, persist=persist, mixed_size=mixed_size, remove_timeout=remove_timeout)
     if state == 'absent':
         if config_file or count is not None:
             raise PlanError('state=absent removes vGPUs (all, or those of vgpu_type) from devices; count and config_file '

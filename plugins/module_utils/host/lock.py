@@ -19,18 +19,28 @@ LOCK_FILE = 'run/gpuvirt-host.lock'
 
 
 class HostLock(object):
-    """An exclusive flock on ``host_root/run/gpuvirt-host.lock``: two runs on one host serialize (observe -> apply)."""
+    """An exclusive flock on ``host_root/run/gpuvirt-host.lock``: two runs on one host serialize (observe -> apply).
 
-    def __init__(self, host, timeout):
+    ``create=False`` (check mode) writes nothing: it locks the file when it exists (so a check-mode run does not read
+    a host another run is changing) and runs without a lock otherwise."""
+
+    def __init__(self, host, timeout, create=True):
         self.path = host.path(LOCK_FILE)
         self.timeout = timeout
+        self.create = create
         self.handle = None
 
     def __enter__(self):
-        directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory)
-        self.handle = open(self.path, 'a')
+        if not self.create:
+            try:
+                self.handle = open(self.path, 'r')
+            except (IOError, OSError):
+                return self
+        else:
+            directory = os.path.dirname(self.path)
+            if not os.path.isdir(directory):
+                os.makedirs(directory)
+            self.handle = open(self.path, 'a')
         deadline = time.time() + max(0, self.timeout)
         while True:
             try:
@@ -44,8 +54,9 @@ class HostLock(object):
                 time.sleep(0.1)
 
     def __exit__(self, *exc):
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
         return False
 
 
@@ -61,6 +72,16 @@ class HostOperation(spine.Operation):
         self.host = HostRoot(self.params['host_root'])
 
     def session(self):
+        """Refuses a host root without ``sys/bus/pci/devices`` before anything else (and before the lock file is
+        created under it); then the host lock (none in check mode unless the lock file exists)."""
+        require_sysfs(self.host)
         if not self.locks:
             return super(HostOperation, self).session()
-        return HostLock(self.host, self.params['lock_timeout'])
+        return HostLock(self.host, self.params['lock_timeout'], create=not self.check_mode)
+
+
+def require_sysfs(host):
+    """PlanError unless ``host_root/sys/bus/pci/devices`` is a directory (every host module reads the PCI bus there)."""
+    if not os.path.isdir(host.sys_path('bus', 'pci', 'devices')):
+        raise spine.PlanError('host_root %s has no sys/bus/pci/devices: is it the root of a Linux host (or a mount of one, '
+                              'e.g. /host with /sys bind-mounted at /host/sys)?' % host.root)

@@ -6,26 +6,21 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import os
-
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
 from ansible_collections.gpuvirt.core.plugins.module_utils.host import inventory, layout
 from ansible_collections.gpuvirt.core.plugins.module_utils.host.lock import HostOperation
 
 
 class HostGpuInfo(HostOperation):
-    """Result: ``gpus`` (the selected GPUs), ``iommu`` and ``vgpu_backends``."""
+    """Result: ``gpus`` (the selected GPUs), ``iommu``, ``vgpu_backends`` and ``driver``."""
 
     reads_only = True
     locks = False
 
     def observe(self):
-        if not os.path.isdir(self.host.sys_path('bus', 'pci', 'devices')):
-            raise PlanError('host_root %s has no sys/bus/pci/devices: is it the root of a Linux host (or a mount of one)?'
-                            % self.host.root)
         inv = inventory.scan(self.host)
         return inv, layout.select_gpus(inv, self.params['devices'])
 
     def result(self, current, outcome):
         inv, gpus = current
-        return dict(gpus=[g.as_dict() for g in gpus], iommu=inv.iommu(), vgpu_backends=sorted(set(g.backend for g in gpus)))
+        return dict(gpus=[g.as_dict() for g in gpus], iommu=inv.iommu(), vgpu_backends=sorted(set(g.backend for g in gpus)),
+                    driver=inv.driver_info())

@@ -10,7 +10,8 @@ from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
 from ansible_collections.gpuvirt.core.plugins.module_utils.host import inventory, layout, vdm_config
 from ansible_collections.gpuvirt.core.plugins.module_utils.host.lock import HostOperation
 
-PLANNER_OPTIONS = ('state', 'devices', 'vgpu_type', 'count', 'force', 'persist', 'mixed_size', 'config_file', 'selected_config')
+PLANNER_OPTIONS = ('state', 'devices', 'vgpu_type', 'count', 'force', 'persist', 'mixed_size', 'config_file', 'selected_config',
+                   'remove_timeout')
 
 
 class HostVgpu(HostOperation):
@@ -19,6 +20,7 @@ class HostVgpu(HostOperation):
 
     planner = None
     gpus = ()
+    not_negative = HostOperation.not_negative + ('remove_timeout',)
 
     def validate(self):
         if self.params['config_file'] and self.params['vgpu_type']:

@@ -1,10 +1,12 @@
 """Command line of the sysfs emulator (stable: tests, the demo and checks outside the repository use it).
 
     python -m tests.emulators.sysfs mount ROOT --gpus a10:2,t4:1,l40s:1 [--creatable-format table|doc]
+                                     [--no-iommu] [--driver vgpu|datacenter]    # --gpus h200@0000:00:06.0 pins
     python -m tests.emulators.sysfs attach ROOT DEVICE [--vm NAME]
     python -m tests.emulators.sysfs detach ROOT DEVICE
     python -m tests.emulators.sysfs writes ROOT [--json] [--since N]
     python -m tests.emulators.sysfs fault ROOT (--nth N | --path GLOB) --errno NAME [--times K]
+    python -m tests.emulators.sysfs fault ROOT --path GLOB --errno BLOCK      # wait while a VM holds the device
     python -m tests.emulators.sysfs fault ROOT --clear
     python -m tests.emulators.sysfs state ROOT
     python -m tests.emulators.sysfs umount ROOT
@@ -26,6 +28,8 @@ import time
 STATE_DIR = '.sysfs-emulator'
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 CMDLINE = 'BOOT_IMAGE=/boot/vmlinuz-6.8.0-45-generic root=UUID=5f0c6c1e-6f1e-4a0e-9d53-0c3f8d0b9a11 ro intel_iommu=on iommu=pt\n'
+# the captured VM (kernel 6.18): no IOMMU parameter on the command line
+GUEST_CMDLINE = 'BOOT_IMAGE=/boot/vmlinuz-6.18.0-1-cloud-amd64 root=UUID=2b1c6d0e-7a4f-4c1e-9e0b-3f5a9d7c1e22 ro console=ttyS0\n'
 
 
 def _state(root, *names):
@@ -92,9 +96,10 @@ def _prepare_root(root, sysfs):
 
 
 def cmd_mount(args):
-    from .gpus import parse_gpus
+    from .gpus import parse_placements
+    from .model import Host
     root = os.path.abspath(args.root)
-    parse_gpus(args.gpus)          # fail here, not in the daemon
+    Host(parse_placements(args.gpus), no_iommu=args.no_iommu, driver=args.driver)     # fail here, not in the daemon
     if _pid(root):
         raise SystemExit('sysfs emulator already running for %s (pid %d)' % (root, _pid(root)))
     sysfs = os.path.join(root, 'sys')
@@ -102,8 +107,12 @@ def cmd_mount(args):
     if os.path.ismount(sysfs):
         raise SystemExit('%s is already a mount point' % sysfs)
     log = open(_state(root, 'daemon.log'), 'ab')
+    extra = (['--no-iommu'] if args.no_iommu else []) + (['--driver', args.driver] if args.driver else [])
+    if args.no_iommu:
+        with open(os.path.join(root, 'proc', 'cmdline'), 'w') as handle:
+            handle.write(GUEST_CMDLINE)
     proc = subprocess.Popen([sys.executable, '-m', 'tests.emulators.sysfs', '_serve', root, '--gpus', args.gpus,
-                             '--creatable-format', args.creatable_format], cwd=REPO, stdin=subprocess.DEVNULL,
+                             '--creatable-format', args.creatable_format] + extra, cwd=REPO, stdin=subprocess.DEVNULL,
                             stdout=log, stderr=log, start_new_session=True)
     log.close()
     deadline = time.monotonic() + args.timeout
@@ -183,7 +192,7 @@ def cmd_fault(args):
         request(args.root, {'cmd': 'clear-faults'})
         return
     if not args.errno or (args.nth is None) == (args.path is None):
-        raise SystemExit('fault: give --errno and exactly one of --nth or --path (or --clear)')
+        raise SystemExit('fault: give --errno (an errno name, or BLOCK) and exactly one of --nth or --path (or --clear)')
     request(args.root, {'cmd': 'fault', 'errno': args.errno, 'nth': args.nth, 'path': args.path, 'times': args.times})
 
 
@@ -193,7 +202,8 @@ def cmd_state(args):
 
 def cmd_serve(args):
     from .daemon import serve
-    status = serve(os.path.abspath(args.root), args.gpus, args.creatable_format, _socket_path(os.path.abspath(args.root)))
+    status = serve(os.path.abspath(args.root), args.gpus, args.creatable_format, _socket_path(os.path.abspath(args.root)),
+                   no_iommu=args.no_iommu, driver=args.driver)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)   # the filesystem is unmounted and cleaned up: nothing left to wait for
@@ -207,11 +217,16 @@ def main(argv=None):
     p.add_argument('--gpus', default='a10:2,t4:1,l40s:1')
     p.add_argument('--creatable-format', choices=('table', 'doc'), default='table')
     p.add_argument('--timeout', type=float, default=30)
+    p.add_argument('--no-iommu', action='store_true', help='no IOMMU groups: the layout of a VM with a passed-through GPU')
+    p.add_argument('--driver', choices=('vgpu', 'datacenter'), default=None,
+                   help="NVIDIA's vGPU manager (default) or the datacenter driver (default with --no-iommu)")
     p.set_defaults(func=cmd_mount)
     p = sub.add_parser('_serve', help=argparse.SUPPRESS)
     p.add_argument('root')
     p.add_argument('--gpus', required=True)
     p.add_argument('--creatable-format', default='table')
+    p.add_argument('--no-iommu', action='store_true')
+    p.add_argument('--driver', default=None)
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser('umount', help='unmount ROOT/sys and stop its daemon')
     p.add_argument('root')

@@ -13,7 +13,7 @@ import socket
 import threading
 
 from .fusefs import serve as fuse_serve
-from .gpus import parse_gpus
+from .gpus import parse_placements
 from .model import Host
 
 FIRST_VM_PID = 90001
@@ -96,8 +96,8 @@ def _control_loop(server, controller):
                 pass
 
 
-def serve(root, gpus, creatable_format, socket_path):
-    host = Host(parse_gpus(gpus), creatable_format=creatable_format)
+def serve(root, gpus, creatable_format, socket_path, no_iommu=False, driver=None):
+    host = Host(parse_placements(gpus), creatable_format=creatable_format, no_iommu=no_iommu, driver=driver)
     lock = threading.Lock()
     controller = Controller(root, host, lock)
     if os.path.exists(socket_path):

@@ -14,7 +14,13 @@ class FaultsMixin(object):
 
     def add_fault(self, errno_name, nth=None, path=None, times=None):
         """Make the ``nth`` next write, or writes whose path matches the glob ``path`` (``times`` of them, all when
-        None), fail with ``errno_name`` (``EBUSY``, ``EIO``...)."""
+        None), fail with ``errno_name`` (``EBUSY``, ``EIO``...). ``BLOCK`` (with ``path``): matching writes to a
+        device a VM holds wait until it is detached or the faults are cleared (see :meth:`blocked`)."""
+        if isinstance(errno_name, str) and errno_name.upper() == 'BLOCK':
+            if path is None:
+                raise ValueError('a BLOCK fault needs a path glob')
+            self.faults.append({'errno': 'BLOCK', 'at': None, 'path': path, 'times': None})
+            return
         code = getattr(errno, errno_name.upper(), None) if isinstance(errno_name, str) else errno_name
         if not isinstance(code, int):
             raise ValueError('unknown errno %r' % (errno_name,))
@@ -22,9 +28,19 @@ class FaultsMixin(object):
             raise ValueError('give exactly one of nth or path')
         self.faults.append({'errno': code, 'at': len(self.writes) + nth if nth else None, 'path': path, 'times': times})
 
+    def blocked(self, path):
+        """Does a BLOCK fault hold this write? Only while the mdev or PCI device the path belongs to is in use: the
+        real kernel blocks a remove/unbind of a device whose VFIO group a VM holds [drivers/vfio/vfio_main.c]."""
+        for fault in self.faults:
+            if fault['errno'] == 'BLOCK' and fnmatch.fnmatchcase(path, fault['path']):
+                return any(('/%s/' % key.split(':', 1)[1]) in path for key in self.in_use)
+        return False
+
     def _fault_for(self, path):
         seq = len(self.writes) + 1
         for fault in self.faults:
+            if fault['errno'] == 'BLOCK':
+                continue
             if fault['at'] is not None and fault['at'] == seq:
                 self.faults.remove(fault)
                 return fault['errno']

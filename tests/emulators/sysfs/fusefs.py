@@ -9,6 +9,7 @@ import errno
 import os
 import stat
 import threading
+import time
 
 import mfusepy
 
@@ -77,6 +78,14 @@ class SysfsOperations(mfusepy.Operations):
             return data[offset:offset + size]
 
     def write(self, path, data, offset, fh):
+        """One write(2). A write a ``--block`` fault holds waits here, outside the lock (the other file operations go
+        on), until the fault is cleared or the VM holding the device is detached -- as the kernel's
+        vfio_unregister_group_dev() blocks a remove until the VM lets go; then it is stored as usual."""
+        while True:
+            with self.lock:
+                if not self.host.blocked('/sys' + path):
+                    break
+            time.sleep(0.02)
         with self.lock:
             try:
                 self.host.write(path, data)
@@ -102,5 +111,6 @@ class SysfsOperations(mfusepy.Operations):
 
 def serve(host, mountpoint, lock):
     """Run the filesystem in the foreground until unmounted or signalled (SIGTERM/SIGINT unmount cleanly)."""
-    mfusepy.FUSE(SysfsOperations(host, lock), mountpoint, raw_fi=True, foreground=True, nothreads=True,
+    # threads: a write held by a --block fault must not stop the other operations (each still runs under the lock)
+    mfusepy.FUSE(SysfsOperations(host, lock), mountpoint, raw_fi=True, foreground=True, nothreads=False,
                  fsname='sysfs-emulator', attr_timeout=0, entry_timeout=0, negative_timeout=0)

@@ -14,6 +14,7 @@ the collection code it checks. Sources (see the project's reference facts sheet)
 """
 
 import collections
+import re
 
 VgpuTypeSpec = collections.namedtuple('VgpuTypeSpec', 'type_id short_name framebuffer_mib series max_instance num_heads frl_config max_resolution')
 
@@ -27,7 +28,7 @@ class GpuSpec(object):
     """
 
     def __init__(self, token, model, device_id, subsystem_device, audio_device_id, framebuffer_gb, flavour, total_vfs,
-                 name_prefix, type_ids):
+                 name_prefix, type_ids, link_speed='16.0 GT/s PCIe'):
         self.token = token
         self.model = model
         self.device_id = device_id
@@ -39,6 +40,7 @@ class GpuSpec(object):
         self.name_prefix = name_prefix
         self.types = [_type_spec(model, framebuffer_gb, type_id, profile) for profile, type_id in type_ids]
         self.types_by_id = dict((t.type_id, t) for t in self.types)
+        self.link_speed = link_speed
 
     @property
     def sriov(self):
@@ -92,13 +94,22 @@ GPUS = dict((g.token, g) for g in [
     GpuSpec('a40', 'A40', 0x2235, 0x145a, 0x1aef, 48, 'mdev-vf', 32, 'NVIDIA', _A40),
     GpuSpec('a2', 'A2', 0x25b6, 0x157e, 0x2291, 16, 'mdev-vf', 16, 'NVIDIA', _A2),
     GpuSpec('l40s', 'L40S', 0x26b9, 0x1851, 0x22ba, 48, 'vendor-vfio', 32, 'NVIDIA', _L40S),
+    # the real H200 SXM of reference/real-gpu-h200.md: 0x2335 / subsystem 0x18bf, no audio function, PCIe Gen5; its
+    # vGPU types are not in the emulator's sources, so it offers none (flavour 'none', no SR-IOV capability shown)
+    GpuSpec('h200', 'H200', 0x2335, 0x18bf, None, 141, 'none', 0, 'NVIDIA', [], link_speed='32.0 GT/s PCIe'),
 ])
 
+ADDRESS_RE = re.compile(r'^(?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-1][0-9a-f])\.([0-7])$')
 
-def parse_gpus(text):
-    """``a10:2,t4:1,l40s:1`` -> [GpuSpec, GpuSpec, GpuSpec, GpuSpec] in that order (bus numbers follow it)."""
+
+def parse_placements(text):
+    """``a10:2,t4:1,h200@0000:00:06.0`` -> [(GpuSpec, pinned address or None)] in that order.
+
+    ``MODEL@ADDRESS`` pins one GPU at a PCI address (``DDDD:BB:SS.F`` or ``BB:SS.F``); on bus 00 it sits on the root
+    complex with no port above it, as a GPU passed through to a VM does (reference/real-gpu-h200.md)."""
     out = []
     for item in [p.strip() for p in text.split(',') if p.strip()]:
+        item, _at, address = item.partition('@')
         token, _sep, count = item.partition(':')
         token = token.lower()
         if token not in GPUS:
@@ -106,12 +117,26 @@ def parse_gpus(text):
         try:
             n = int(count or '1')
         except ValueError:
-            raise ValueError('bad count in --gpus item %r (want MODEL:COUNT)' % item)
+            raise ValueError('bad count in --gpus item %r (want MODEL:COUNT or MODEL@ADDRESS)' % item)
         if n < 1:
             raise ValueError('count must be >= 1 in --gpus item %r' % item)
-        out.extend([GPUS[token]] * n)
+        pinned = None
+        if address:
+            match = ADDRESS_RE.match(address.strip().lower())
+            if not match or n != 1:
+                raise ValueError('--gpus item %r: MODEL@ADDRESS pins one GPU at DDDD:BB:SS.F (e.g. h200@0000:00:06.0)'
+                                 % (item + '@' + address))
+            pinned = '%s:%s:%s.%s' % (match.group(1) or '0000', match.group(2), match.group(3), match.group(4))
+            if pinned in [a for _s, a in out]:
+                raise ValueError('--gpus pins two GPUs at %s' % pinned)
+        out.extend([(GPUS[token], pinned)] * n)
     if not out:
         raise ValueError('--gpus names no GPU')
     if len(out) > 64:
         raise ValueError('at most 64 GPUs')
     return out
+
+
+def parse_gpus(text):
+    """``a10:2,t4:1,l40s:1`` -> [GpuSpec, GpuSpec, GpuSpec, GpuSpec] in that order (bus numbers follow it)."""
+    return [spec for spec, _address in parse_placements(text)]

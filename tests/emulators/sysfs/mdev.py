@@ -37,7 +37,7 @@ class MdevMixin(object):
     def is_mdev_parent(self, dev):
         """mdev types appear on the PF of a legacy GPU, or on each VF of an mdev-flavour SR-IOV GPU, only while it
         is bound to nvidia; never on an SR-IOV PF [S1 §2.10.8.1, reference §2]."""
-        if dev.driver != 'nvidia' or dev.gpu is None:
+        if dev.driver != 'nvidia' or dev.gpu is None or self.driver_kind != 'vgpu':
             return False
         flavour = dev.gpu.spec.flavour
         return (flavour == 'mdev-pf' and dev.kind == 'gpu') or (flavour == 'mdev-vf' and dev.kind == 'vf')

@@ -21,7 +21,7 @@ import re
 
 from .faults import FaultsMixin
 from .mdev import UUID_RE, Mdev, MdevMixin, new_uuid
-from .pci import DRIVER_VERSION, NVIDIA, Driver, Gpu, PciDevice, PciMixin
+from .pci import DRIVER_VERSION, H200_GUEST_BARS, NVIDIA, Driver, Gpu, PciDevice, PciMixin
 from .sriov import SriovMixin
 from .tree import PAGE_SIZE, Attr, Dir, Link, _err
 from .vendor_vfio import VendorVfioMixin
@@ -33,7 +33,13 @@ __all__ = ['Attr', 'DRIVER_VERSION', 'Dir', 'Driver', 'Gpu', 'Host', 'Link', 'Md
 class Host(PciMixin, SriovMixin, MdevMixin, VendorVfioMixin, FaultsMixin):
     """The whole emulated host: PCI devices, drivers, IOMMU groups, mdevs, SR-IOV, in-use marks, write log, faults."""
 
-    def __init__(self, specs, creatable_format='table'):
+    def __init__(self, specs, creatable_format='table', no_iommu=False, driver=None):
+        """``specs``: GpuSpecs, or (GpuSpec, pinned address or None) pairs (``gpus.parse_placements``).
+
+        ``no_iommu``: the layout of a VM with a passed-through GPU (reference/real-gpu-h200.md): no IOMMU groups,
+        ``numa_node`` -1, and by default the datacenter driver. ``driver``: ``vgpu`` (NVIDIA's vGPU manager: mdev
+        types or vendor-VFIO files, the ``nvidia_vgpu_vfio`` module) or ``datacenter`` (the plain ``nvidia`` module
+        of the capture: no vGPU files at all)."""
         self.devices = {}
         self.order = []
         self.gpus = []
@@ -41,7 +47,12 @@ class Host(PciMixin, SriovMixin, MdevMixin, VendorVfioMixin, FaultsMixin):
         self.in_use = {}            # 'mdev:<uuid>' or 'pci:<address>' -> VM name
         self.writes = []            # (seq, path, value, result)
         self.faults = []
+        self.removed = []           # PCI devices removed through their ``remove`` file, back on ``rescan``
         self.creatable_format = creatable_format
+        self.no_iommu = no_iommu
+        self.driver_kind = driver or ('datacenter' if no_iommu else 'vgpu')
+        if self.driver_kind not in ('vgpu', 'datacenter'):
+            raise ValueError('driver must be vgpu or datacenter, got %r' % (driver,))
         self.bus_autoprobe = True
         self._next_group = 0
         self._cache = {}
@@ -55,24 +66,45 @@ class Host(PciMixin, SriovMixin, MdevMixin, VendorVfioMixin, FaultsMixin):
             Driver('pci-pf-stub', 'pci_pf_stub', None, sriov_configure=True),
             Driver('vfio-pci', 'vfio_pci', None, sriov_configure=True),
         ]:
+            if no_iommu and drv.name in ('pci-pf-stub', 'vfio-pci'):
+                continue        # not loaded in the captured VM (no /sys/bus/pci/drivers/vfio-pci)
             self.drivers[drv.name] = drv
+        placements = [item if isinstance(item, tuple) else (item, None) for item in specs]
+        pinned = set(address for _spec, address in placements if address)
+        numa_guest = -1 if no_iommu else None
         self._add(PciDevice('0000:00:00.0', 0x8086, 0x2020, 0x060000, 'other', group=self._group()))
         port = self._add(PciDevice('0000:00:1c.0', 0x8086, 0xa190, 0x060400, 'bridge', group=self._group()))
         self._add(PciDevice('0000:02:00.0', 0x1a03, 0x2000, 0x030000, 'other', port=port.address, subsystem_vendor=0x1a03,
                             subsystem_device=0x2000, revision=0x41, group=self._group()))
-        for index, spec in enumerate(specs):
-            bus = 0x10 + 8 * index
-            port = self._add(PciDevice('0000:00:%02x.0' % (index + 1), 0x8086, 0x2030, 0x060400, 'bridge', group=self._group()))
+        for index, (spec, address) in enumerate(placements):
+            numa = numa_guest if numa_guest is not None else (0 if index < max(1, len(placements) // 2) else 1)
+            if address is None:
+                bus = 0x10 + 8 * index
+                address = '0000:%02x:00.0' % bus
+            port_address = None
+            if address[5:7] != '00':
+                port_address = '0000:00:%02x.0' % (index + 1)
+                if port_address in pinned or port_address in self.devices:
+                    port_address = '0000:00:%02x.0' % (0x1d + index % 3)
+                if port_address not in self.devices:
+                    self._add(PciDevice(port_address, 0x8086, 0x2030, 0x060400, 'bridge', group=self._group()))
+            if address in self.devices:
+                raise ValueError('--gpus: %s is already taken by another device of the emulated host' % address)
             group = self._group()
-            numa = 0 if index < max(1, len(specs) // 2) else 1
-            pf = PciDevice('0000:%02x:00.0' % bus, NVIDIA, spec.device_id, 0x030200, 'gpu', port=port.address,
+            pf = PciDevice(address, NVIDIA, spec.device_id, 0x030200, 'gpu', port=port_address,
                            subsystem_vendor=NVIDIA, subsystem_device=spec.subsystem_device, numa_node=numa, group=group)
-            audio = PciDevice('0000:%02x:00.1' % bus, NVIDIA, spec.audio_device_id, 0x040300, 'audio', port=port.address,
-                              subsystem_vendor=NVIDIA, subsystem_device=spec.subsystem_device, numa_node=numa, group=group)
+            audio = None
+            if spec.audio_device_id is not None and address.endswith('.0'):
+                audio = PciDevice(address[:-1] + '1', NVIDIA, spec.audio_device_id, 0x040300, 'audio', port=port_address,
+                                  subsystem_vendor=NVIDIA, subsystem_device=spec.subsystem_device, numa_node=numa, group=group)
+            if spec.token == 'h200':
+                pf.bars = H200_GUEST_BARS
             gpu = Gpu(spec, pf, audio)
-            pf.gpu = audio.gpu = gpu
+            pf.gpu = gpu
             self._add(pf)
-            self._add(audio)
+            if audio is not None:
+                audio.gpu = gpu
+                self._add(audio)
             self.gpus.append(gpu)
         for address in list(self.order):
             self._autoprobe(self.devices[address])

@@ -10,10 +10,16 @@ import errno
 import posixpath
 import struct
 
-from .tree import PAGE_SIZE, Attr, Dir, _err, _link, _ro, _text
+from .tree import PAGE_SIZE, Attr, Dir, Link, _err, _link, _ro, _text
 
 NVIDIA = 0x10de
-DRIVER_VERSION = '550.90.05'
+DRIVER_VERSION = '550.90.05'           # the vGPU manager's nvidia module
+DATACENTER_VERSION = '580.159.04'      # the datacenter driver of reference/real-gpu-h200.md
+# BARs of the real H200 in a VM (reference/real-gpu-h200.md, ``resource``): BAR0 16 MiB, BAR2 256 GiB, BAR4 32 MiB,
+# all memory, 64-bit, prefetchable (0x14220c)
+H200_GUEST_BARS = [(0x104002000000, 0x104002ffffff, 0x14220c), (0, 0, 0), (0x100000000000, 0x103fffffffff, 0x14220c), (0, 0, 0),
+                   (0x104000000000, 0x104001ffffff, 0x14220c)]
+IORESOURCE_PREFETCH = 0x2000
 
 
 class PciDevice(object):
@@ -36,10 +42,19 @@ class PciDevice(object):
         self.vf_index = vf_index
         self.driver = None
         self.override = None
-        self.reset_methods = ['flr'] if kind == 'vf' else (['flr', 'bus'] if kind in ('gpu', 'audio') else [])
+        self.reset_methods = self.reset_allowed()
+        self.enabled = None         # ``enable`` written by hand (None: follows the driver binding)
+        self.bars = None            # [(start, end, flags)] when not the default table
         # vendor-specific VFIO state of a VF [S1 §2.10.8.2]
         self.vgpu_type = None
         self.vgpu_params = ''
+
+    def reset_allowed(self):
+        """Reset methods the kernel finds: FLR on GPU functions and VFs; a secondary bus reset only with a bridge above
+        (none for a device on the root bus, as the captured H200 shows: ``reset_method`` is ``flr``) [pci.c]."""
+        if self.kind == 'vf' or (self.kind in ('gpu', 'audio') and self.port is None):
+            return ['flr']
+        return ['flr', 'bus'] if self.kind in ('gpu', 'audio') else []
 
     @property
     def multifunction(self):
@@ -215,11 +230,11 @@ class PciMixin(object):
 
     def store_reset_method(self, dev, text):
         value = text.strip()
+        allowed = dev.reset_allowed()
         if value == 'default':
-            dev.reset_methods = ['flr'] if dev.kind == 'vf' else ['flr', 'bus']
+            dev.reset_methods = allowed
             return
         methods = value.split()
-        allowed = ['flr'] if dev.kind == 'vf' else ['flr', 'bus']
         if not methods or any(m not in allowed for m in methods):
             raise _err(errno.EINVAL)
         dev.reset_methods = methods
@@ -234,6 +249,7 @@ class PciMixin(object):
     def _bus_pci(self):
         devices_dir = '/bus/pci/devices'
         return {
+            'rescan': Attr(store=self.store_rescan),
             'devices': Dir(lambda: dict((d.address, _link(devices_dir, self.dev_path(d))) for d in self.sorted_devices())),
             'drivers': Dir(lambda: dict((name, Dir(lambda drv=drv: self._driver_dir(drv))) for name, drv in self.drivers.items())),
             'drivers_probe': Attr(store=self.store_drivers_probe),
@@ -268,6 +284,8 @@ class PciMixin(object):
         return entries
 
     def _iommu_groups(self):
+        if self.no_iommu:
+            return {}           # the directory exists, empty, on a kernel without an IOMMU (the captured VM)
         members = {}
         for dev in self.sorted_devices():
             members.setdefault(dev.group, []).append(self.dev_path(dev))
@@ -287,11 +305,17 @@ class PciMixin(object):
         out = {}
         for drv in self.drivers.values():
             out[drv.module] = Dir({'refcnt': _ro(0), 'initstate': _ro('live')})
-        out['nvidia'] = Dir({'version': _ro(DRIVER_VERSION), 'refcnt': _ro(0), 'initstate': _ro('live')})
-        out['nvidia_vgpu_vfio'] = Dir({'refcnt': _ro(0), 'initstate': _ro('live')})
+        if self.driver_kind == 'vgpu':
+            out['nvidia'] = Dir({'version': _ro(DRIVER_VERSION), 'refcnt': _ro(0), 'initstate': _ro('live')})
+            out['nvidia_vgpu_vfio'] = Dir({'refcnt': _ro(0), 'initstate': _ro('live')})
+        else:                   # the capture's /proc/modules: nvidia and nvidia_uvm, no vfio, no nvidia_vgpu_vfio
+            out['nvidia'] = Dir({'version': _ro(DATACENTER_VERSION), 'refcnt': _ro(1), 'initstate': _ro('live')})
+            out['nvidia_uvm'] = Dir({'refcnt': _ro(0), 'initstate': _ro('live')})
         return out
 
     def _device_dir(self, dev):
+        """A device's directory, entry by entry as the captured H200 shows it (reference/h200-capture/sys): modes
+        included (``remove`` 0220, ``rescan``/``reset`` 0200, ``resourceN`` 0600, ``serial_number`` 0400) [pci-sysfs.c]."""
         here = self.dev_path(dev)
         entries = {
             'vendor': _ro('0x%04x' % dev.vendor),
@@ -301,30 +325,52 @@ class PciMixin(object):
             'subsystem_device': _ro('0x%04x' % dev.subsystem_device),
             'revision': _ro('0x%02x' % dev.revision),
             'irq': _ro(0 if dev.kind == 'vf' else 16),
-            'numa_node': _ro(dev.numa_node),
-            'local_cpulist': _ro('0-15' if dev.numa_node == 0 else '16-31'),
-            'local_cpus': _ro('0000ffff' if dev.numa_node == 0 else 'ffff0000'),
-            'enable': _ro(1 if dev.driver else 0),
-            'msi_bus': _ro(1),
-            'broken_parity_status': _ro(0),
-            'd3cold_allowed': _ro(1),
+            'numa_node': Attr(show=_text(lambda: dev.numa_node), store=lambda t: self._store_numa_node(dev, t), mode=0o644),
+            'local_cpulist': _ro('0-15' if dev.numa_node in (0, -1) else '16-31'),
+            # a cpumask of nr_cpu_ids bits: 16 CPUs in the captured VM ('ffff'), 32 on the emulated host
+            'local_cpus': _ro('ffff' if self.no_iommu else ('0000ffff' if dev.numa_node == 0 else 'ffff0000')),
+            'enable': Attr(show=_text(lambda: self._enabled(dev)), store=lambda t: self._store_enable(dev, t), mode=0o644),
+            'msi_bus': Attr(show=_text(1), store=lambda t: self._store_flag(t), mode=0o644),
+            'broken_parity_status': Attr(show=_text(0), store=lambda t: self._store_flag(t), mode=0o644),
+            'd3cold_allowed': Attr(show=_text(1), store=lambda t: self._store_flag(t), mode=0o644),
             'power_state': _ro('D0'),
-            'dma_mask_bits': _ro(64 if dev.vendor == NVIDIA else 32),
-            'consistent_dma_mask_bits': _ro(64 if dev.vendor == NVIDIA else 32),
-            'modalias': _ro('pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X' % (
-                dev.vendor, dev.device, dev.subsystem_vendor, dev.subsystem_device, dev.cls >> 16, (dev.cls >> 8) & 0xff, dev.cls & 0xff)),
+            # 52 on the real H200 (the capture; the DMA mask the nvidia driver sets), 32 for the others here
+            'dma_mask_bits': _ro(52 if dev.vendor == NVIDIA else 32),
+            'consistent_dma_mask_bits': _ro(52 if dev.vendor == NVIDIA else 32),
+            'modalias': _ro(self._modalias(dev)),
             'uevent': Attr(show=lambda: self._uevent(dev), store=self._store_uevent),
             'driver_override': Attr(show=_text(lambda: dev.override or '(null)'), store=lambda t: self.store_driver_override(dev, t)),
-            'config': Attr(show=lambda: self._config(dev), size=4096 if dev.kind != 'other' else 256),
+            'config': Attr(show=lambda: self._config(dev), store=lambda t: None, size=4096 if dev.kind != 'other' else 256, mode=0o644),
             'resource': _ro(self._resource(dev)),
+            'remove': Attr(store=lambda t: self.store_remove(dev, t), mode=0o220),
+            'rescan': Attr(store=self.store_rescan, mode=0o200),
             'subsystem': _link(here, '/bus/pci'),
-            'iommu_group': _link(here, '/kernel/iommu_groups/%d' % dev.group),
+            'link': Dir({}),
+            'msi_irqs': Dir({} if not dev.driver else {'41' if dev.kind == 'gpu' else '40': _ro('msix')}),
             'power': Dir({'control': _ro('on'), 'runtime_status': _ro('active' if dev.driver else 'suspended')}),
+            'ari_enabled': _ro(1 if dev.kind == 'gpu' and dev.gpu.spec.sriov else 0),
         }
+        if not self.no_iommu:
+            entries['iommu_group'] = _link(here, '/kernel/iommu_groups/%d' % dev.group)
+        if dev.port is None and dev.kind != 'other':
+            # ACPI companion of a device on the root bus (the capture: ../../LNXSYSTM:00/LNXSYBUS:00/PNP0A08:00/device:06)
+            entries['firmware_node'] = Link('../../LNXSYSTM:00/LNXSYBUS:00/PNP0A08:00/device:%02x' % int(dev.address[8:10], 16))
+        if dev.kind == 'gpu':
+            entries['serial_number'] = Attr(show=_text('00-00-00-00-00-00-00-00'), mode=0o400)
+        for index, (start, end, flags) in enumerate(self._bars(dev)):
+            if end:
+                entries['resource%d' % index] = Attr(size=end - start + 1, mode=0o600)
+                if flags & IORESOURCE_PREFETCH:
+                    entries['resource%d_wc' % index] = Attr(size=end - start + 1, mode=0o600)
         if dev.kind != 'other' or dev.cls >> 8 == 0x0300:
+            # a VF's Link Status/Capabilities registers are RsvdZ: the kernel shows "Unknown" and width 0 [PCIe SR-IOV 1.1]
+            speed = 'Unknown' if dev.kind == 'vf' else (dev.gpu.spec.link_speed if dev.gpu is not None else
+                                                        ('16.0 GT/s PCIe' if dev.kind != 'bridge' else '8.0 GT/s PCIe'))
+            width = 0 if dev.kind == 'vf' else 16
             entries.update({
-                'current_link_speed': _ro('16.0 GT/s PCIe' if dev.kind != 'bridge' else '8.0 GT/s PCIe'),
-                'current_link_width': _ro(16), 'max_link_speed': _ro('16.0 GT/s PCIe'), 'max_link_width': _ro(16)})
+                'current_link_speed': _ro(speed), 'current_link_width': _ro(width),
+                'max_link_speed': _ro('Unknown' if dev.kind == 'vf' else (speed if dev.gpu is not None else '16.0 GT/s PCIe')),
+                'max_link_width': _ro(width)})
         if dev.cls >> 8 == 0x0300:
             entries['boot_vga'] = _ro(1 if dev.vendor != NVIDIA else 0)
         if dev.reset_methods:
@@ -341,6 +387,66 @@ class PciMixin(object):
         entries.update(self._vendor_entries(dev))
         return entries
 
+    @staticmethod
+    def _modalias(dev):
+        return 'pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X' % (
+            dev.vendor, dev.device, dev.subsystem_vendor, dev.subsystem_device, dev.cls >> 16, (dev.cls >> 8) & 0xff, dev.cls & 0xff)
+
+    def _enabled(self, dev):
+        return dev.enabled if dev.enabled is not None else (1 if dev.driver else 0)
+
+    def _store_enable(self, dev, text):
+        """enable_store(): kstrtoul else EINVAL; 1 enables, 0 disables a device enabled by hand only [pci-sysfs.c]."""
+        value = self._uint(text, base=0)
+        dev.enabled = 1 if value else 0
+
+    def _store_flag(self, text):
+        self._uint(text, base=0)
+
+    def _store_numa_node(self, dev, text):
+        """numa_node_store(): kstrtoint else EINVAL; a node that is not online -> EINVAL (nodes 0-1 here) [pci-sysfs.c]."""
+        try:
+            node = int(text.strip(), 0)
+        except ValueError:
+            raise _err(errno.EINVAL)
+        if node != -1 and node not in (0, 1):
+            raise _err(errno.EINVAL)
+        dev.numa_node = node
+
+    def store_remove(self, dev, text):
+        """remove_store(): kstrtoul else EINVAL; 0 does nothing; else the device (and, for a PF, its VFs and mdevs)
+        leaves the bus until a ``rescan`` [pci-sysfs.c, remove.c]. A device a VM holds: EBUSY here (see README)."""
+        if not self._uint(text, base=0):
+            return
+        gpu = dev.gpu if dev.kind == 'gpu' else None
+        if gpu is not None and gpu.vfs:
+            self._disable_vfs(gpu)
+        if dev.driver:
+            self._release(dev)
+        del self.devices[dev.address]
+        self.order.remove(dev.address)
+        self.removed.append(dev)
+
+    def store_rescan(self, text):
+        """rescan_store() (device or bus): devices removed through ``remove`` come back and are probed [pci-sysfs.c]."""
+        if not self._uint(text, base=0):
+            return
+        back, self.removed = self.removed, []
+        for dev in back:
+            self._add(dev)
+        for dev in back:
+            self._autoprobe(dev)
+
+    def _bars(self, dev):
+        if dev.bars is not None:
+            return dev.bars
+        if dev.kind in ('gpu', 'vf'):
+            return [(0xd2000000, 0xd2ffffff, 0x40200), (0, 0, 0), (0x380000000000, 0x380fffffffff, 0x14220c), (0, 0, 0),
+                    (0x381000000000, 0x381001ffffff, 0x14220c)]
+        if dev.kind == 'audio':
+            return [(0xd3080000, 0xd3083fff, 0x40200)]
+        return []
+
     def _store_reset(self, dev, text):
         if self._uint(text, base=0) != 1:
             return
@@ -351,18 +457,15 @@ class PciMixin(object):
         if dev.driver:
             lines.append('DRIVER=%s' % dev.driver)
         lines += ['PCI_CLASS=%X' % dev.cls, 'PCI_ID=%04X:%04X' % (dev.vendor, dev.device),
-                  'PCI_SUBSYS_ID=%04X:%04X' % (dev.subsystem_vendor, dev.subsystem_device), 'PCI_SLOT_NAME=%s' % dev.address]
+                  'PCI_SUBSYS_ID=%04X:%04X' % (dev.subsystem_vendor, dev.subsystem_device), 'PCI_SLOT_NAME=%s' % dev.address,
+                  'MODALIAS=%s' % self._modalias(dev)]
         return '\n'.join(lines) + '\n'
 
-    @staticmethod
-    def _resource(dev):
-        rows = []
-        if dev.kind in ('gpu', 'vf'):
-            rows = [(0xd2000000, 0xd2ffffff, 0x40200), (0, 0, 0), (0x380000000000, 0x380fffffffff, 0x14220c), (0, 0, 0),
-                    (0x381000000000, 0x381001ffffff, 0x14220c)]
-        elif dev.kind == 'audio':
-            rows = [(0xd3080000, 0xd3083fff, 0x40200)]
-        rows += [(0, 0, 0)] * (13 - len(rows))
+    def _resource(self, dev):
+        rows = list(self._bars(dev))
+        # BARs 0-5 and the ROM, plus the SR-IOV and bridge windows on a kernel with CONFIG_PCI_IOV (13 rows); the
+        # captured VM's kernel prints 7 rows [pci-sysfs.c resource_show]
+        rows += [(0, 0, 0)] * ((7 if self.no_iommu else 13) - len(rows))
         return '\n'.join('0x%016x 0x%016x 0x%016x' % r for r in rows)
 
     def _config(self, dev):

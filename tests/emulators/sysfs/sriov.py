@@ -76,7 +76,6 @@ class SriovMixin(object):
                 'sriov_stride': _ro(1),
                 'sriov_vf_device': _ro('%04x' % gpu.spec.device_id),
                 'sriov_drivers_autoprobe': Attr(show=_text(lambda: int(gpu.autoprobe)), store=lambda t: self.store_sriov_autoprobe(gpu, t)),
-                'ari_enabled': _ro(1),
             })
             for vf in gpu.vfs:
                 entries['virtfn%d' % vf.vf_index] = _link(here, self.dev_path(vf))

@@ -32,15 +32,18 @@ class Attr(object):
     """
 
     kind = 'file'
-    __slots__ = ('show', 'store', 'size')
+    __slots__ = ('show', 'store', 'size', 'fixed_mode')
 
-    def __init__(self, show=None, store=None, size=PAGE_SIZE):
+    def __init__(self, show=None, store=None, size=PAGE_SIZE, mode=None):
         self.show = show
         self.store = store
         self.size = size
+        self.fixed_mode = mode      # the kernel's mode where it is not 0444/0200 (``remove`` 0220, ``resource0`` 0600)
 
     @property
     def mode(self):
+        if self.fixed_mode is not None:
+            return self.fixed_mode
         return (0o444 if self.show else 0) | (0o200 if self.store else 0)
 
     def read(self):

@@ -13,7 +13,7 @@ class VendorVfioMixin(object):
 
     def is_vendor_vf(self, dev):
         """``VF/nvidia/`` exists on a VF of a vendor-VFIO GPU once sriov-manage bound it to nvidia [S1 §2.10.8.2]."""
-        return dev.kind == 'vf' and dev.driver == 'nvidia' and dev.gpu.spec.flavour == 'vendor-vfio'
+        return dev.kind == 'vf' and dev.driver == 'nvidia' and dev.gpu.spec.flavour == 'vendor-vfio' and self.driver_kind == 'vgpu'
 
     def creatable(self, vf):
         """``creatable_vgpu_types``: empty on a programmed VF; on siblings only types compatible with what exists;

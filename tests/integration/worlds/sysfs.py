@@ -26,8 +26,9 @@ class Emulator(object):
             raise AssertionError('emulator %s failed: %s%s' % (args[0], proc.stdout, proc.stderr))
         return proc
 
-    def mount(self, gpus, creatable_format='table'):
-        self.cli('mount', self.root, '--gpus', gpus, '--creatable-format', creatable_format)
+    def mount(self, gpus, creatable_format='table', no_iommu=False, driver=None):
+        self.cli('mount', self.root, '--gpus', gpus, '--creatable-format', creatable_format,
+                 *((['--no-iommu'] if no_iommu else []) + (['--driver', driver] if driver else [])))
 
     def umount(self):
         self.cli('umount', self.root)
@@ -83,9 +84,9 @@ def emulator(tmp_path):
     """A factory: ``emulator('a10:2,t4:1,l40s:1')`` mounts a fresh host root; every mount is unmounted at teardown."""
     mounted = []
 
-    def start(gpus='a10:2,t4:1,l40s:1', creatable_format='table'):
+    def start(gpus='a10:2,t4:1,l40s:1', creatable_format='table', no_iommu=False, driver=None):
         emu = Emulator(str(tmp_path / ('root%d' % len(mounted))))
-        emu.mount(gpus, creatable_format)
+        emu.mount(gpus, creatable_format, no_iommu=no_iommu, driver=driver)
         mounted.append(emu)
         return emu
 
