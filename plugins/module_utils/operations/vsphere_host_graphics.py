@@ -48,6 +48,9 @@ class VsphereHostGraphics(VsphereOperation):
         vim = pyvmomi()[0]
         the_plan = Plan()
         for obj, record in current['hosts']:
+            if not record['gpus']:
+                the_plan.warnings.append('host %s has no NVIDIA GPU: its graphics settings were left alone' % record['name'])
+                continue
             after = planners.plan_graphics(record, params['default_graphics_type'], params['assignment_policy'], params['devices'],
                                            current['vgpu_mode_supported'])
             if after is None:

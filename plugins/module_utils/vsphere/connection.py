@@ -63,14 +63,22 @@ def no_answer_text(where, exc, timeout):
 
 
 def fault_text(exc):
-    """A short text for a vSphere fault or any other exception."""
-    msg = getattr(exc, 'msg', None)
+    """One line for a vSphere fault (its type and localized message, not pyVmomi's multi-line dump) or any other
+    exception."""
     name = exc.__class__.__name__
     if hasattr(exc, '_wsdlName'):
         name = exc._wsdlName  # pylint: disable=protected-access
-    if msg:
-        return '%s: %s' % (name, msg)
-    return '%s: %s' % (name, exc) if str(exc) else name
+        messages = [getattr(m, 'message', None) for m in getattr(exc, 'faultMessage', None) or []]
+        msg = getattr(exc, 'msg', None) or '; '.join(m for m in messages if m)
+    else:
+        msg = str(exc)
+    msg = ' '.join(str(msg or '').split())
+    return '%s: %s' % (name, msg) if msg else name
+
+
+def vmodl_fault():
+    """pyVmomi's base of every fault a vSphere method raises."""
+    return pyvmomi()[1].MethodFault
 
 
 class Session(object):
@@ -191,6 +199,8 @@ class VsphereOperation(Operation):
         sent nothing, :class:`VsphereError`), and the next :meth:`observe` logs in again."""
         try:
             return function(*args)
+        except vmodl_fault() as exc:
+            raise VsphereError('%s failed: %s' % (what, fault_text(exc)))
         except ConnectionRefusedError as exc:
             self.connection_lost = True
             raise VsphereError('%s: vCenter/ESXi %s refused the connection (%s), the request was not sent: check that the '
@@ -245,10 +255,7 @@ def wait_for_task(task, what, timeout=600):
         if info.state == vim.TaskInfo.State.success:
             return info.result
         if info.state == vim.TaskInfo.State.error:
-            error = info.error
-            text = getattr(error, 'msg', None) or getattr(info.error, 'localizedMessage', None) or str(error)
-            name = getattr(error, '_wsdlName', error.__class__.__name__)
-            raise VsphereError('%s failed: %s: %s' % (what, name, text))
+            raise VsphereError('%s failed: %s' % (what, fault_text(info.error)))
         if time.time() > deadline:
             raise OutcomeUnknown('%s did not finish within %d seconds (task %s)' % (what, timeout, task._moId))  # pylint: disable=protected-access
         time.sleep(delay)

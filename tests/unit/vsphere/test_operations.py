@@ -2,7 +2,7 @@
 and how a vSphere task ends up in the error kinds of plan.py (a fault: VsphereError, failed during apply; no end in
 time: OutcomeUnknown)."""
 import pytest
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import plan
 from ansible_collections.gpuvirt.core.plugins.module_utils.operations.vsphere_gpu_info import VsphereGpuInfo
@@ -169,3 +169,18 @@ def test_transport_errors(exc, kind):
     else:
         assert 'the connection failed' in error.value.msg
     assert operation.connection_lost
+
+
+def test_faults_are_one_line_with_their_type_and_the_object():
+    fault = vim.fault.HostConfigFault(msg='A specified parameter was not correct:\n  config.deviceType\n', faultMessage=[])
+    operation = guarded_operation()
+
+    def fail():
+        raise fault
+    with pytest.raises(VsphereError) as error:
+        operation.call('update_graphics DC0_C0_H0', fail)
+    assert error.value.msg == 'update_graphics DC0_C0_H0 failed: HostConfigFault: A specified parameter was not correct: config.deviceType'
+    bare = vim.fault.InvalidState(faultMessage=[vmodl.LocalizableMessage(key='k', message='the host is\\nbusy')])
+    with pytest.raises(VsphereError) as error:
+        wait_for_task(Task(Info(vim.TaskInfo.State.error, bare)), 'reboot host h1')
+    assert error.value.msg == 'reboot host h1 failed: InvalidState: the host is\\nbusy'
