@@ -184,3 +184,12 @@ def test_faults_are_one_line_with_their_type_and_the_object():
     with pytest.raises(VsphereError) as error:
         wait_for_task(Task(Info(vim.TaskInfo.State.error, bare)), 'reboot host h1')
     assert error.value.msg == 'reboot host h1 failed: InvalidState: the host is\\nbusy'
+
+
+def test_host_graphics_skips_gpu_less_hosts_with_a_warning():
+    from ansible_collections.gpuvirt.core.plugins.module_utils.operations.vsphere_host_graphics import VsphereHostGraphics
+    operation = VsphereHostGraphics(FakeModule(**dict(CONNECTION, **dict(SCOPE, default_graphics_type='sharedDirect', assignment_policy=None,
+                                                                         devices=[]))))
+    record = {'name': 'cpu-host', 'gpus': [], 'graphics': {'default_type': 'shared', 'assignment_policy': 'performance', 'devices': []}}
+    the_plan = operation.changes({'hosts': [(None, record)], 'vgpu_mode_supported': True})
+    assert not the_plan and the_plan.warnings == ['host cpu-host has no NVIDIA GPU: its graphics settings were left alone']
