@@ -79,8 +79,14 @@ options:
   config_file:
     description:
       - Path (on the managed host) of a vgpu-device-manager configuration file (C(version) V(v1), C(vgpu-configs)).
-      - Every entry of I(selected_config) that matches a GPU (C(devices), C(device-filter)) sets that GPU's layout; the last match
-        wins; GPUs no entry matches are left alone.
+      - Only the I(selected_config) label is validated; the others may name GPUs or types this host does not have.
+      - C(device-filter) takes C(0x<device><vendor>) or, to tell boards sharing a device id apart (A2 and A16),
+        C(0x<device><vendor>:0x<subsystem device><subsystem vendor>) such as C(0x25B610DE:0x157E10DE).
+      - As C(nvidia-vgpu-dm apply) does, every entry that matches a GPU (C(devices), C(device-filter)) is checked in order
+        against it - an entry with a type the GPU lacks, or a layout that does not fit, fails before any write, naming the
+        entry - and the last matching entry is the GPU's layout; GPUs no entry matches are left alone.
+      - A GPU the vGPU catalog does not know is planned from the types its driver lists (C(available_instances), the
+        C(description)'s C(max_instance)), with a warning.
     type: path
   selected_config:
     description:

@@ -160,6 +160,7 @@ class Function(object):
     """A PCI function the modules care about (GPU PF, VF or another member of a GPU's IOMMU group)."""
 
     subsystem_id = None
+    subsystem_vendor_id = None
 
     def __init__(self, address, real, vendor_id, device_id, cls, driver, override, group, vm=None):
         self.address = address
@@ -350,6 +351,7 @@ def scan(host, with_types=True, names_from=None):
             continue
         gpu = Gpu(_function(host, address, users), len(inv.gpus))
         gpu.function.subsystem_id = HostRoot.read(os.path.join(gpu.real, 'subsystem_device'))
+        gpu.function.subsystem_vendor_id = HostRoot.read(os.path.join(gpu.real, 'subsystem_vendor'))
         inv.functions[address] = gpu.function
         _sriov(host, gpu, users, inv)
         gpu.numa_node = HostRoot.read(os.path.join(gpu.real, 'numa_node'))

@@ -119,6 +119,7 @@ class LayoutPlanner(object):
         self.persist = persist
         self.mixed_size = mixed_size
         self.plan = Plan()
+        self.unknown_gpus = set()
         self.forced = []
         self.final = {}          # gpu address -> [(id, type_id, parent)] after the plan
 
@@ -163,11 +164,24 @@ class LayoutPlanner(object):
         for vtype, count, host_type in out:
             if host_type is not None and host_type.max_instance is not None and count > host_type.max_instance:
                 raise PlanError('%s x%d: the driver on GPU %s allows at most %d' % (vtype.canonical, count, name, host_type.max_instance))
+            if model is None and host_type is not None:
+                self._check_available(gpu, name, vtype, count, host_type)
         total = sum(count for _t, count, _h in out)
         if gpu.parents != [gpu.address] and total > len(gpu.parents):
             raise PlanError('%d vGPUs need %d virtual functions bound to nvidia, GPU %s has %d (one vGPU per VF)'
                             % (total, total, name, len(gpu.parents)))
         return out
+
+    @staticmethod
+    def _check_available(gpu, name, vtype, count, host_type):
+        """A GPU the catalog does not know: what its driver says is still creatable (``available_instances``) bounds
+        the new vGPUs of a type, when no vGPU of another type is removed first (that would change the driver's count)."""
+        same = len([v for v in gpu.vgpus if v.type_id == host_type.type_id])
+        if any(v.type_id != host_type.type_id for v in gpu.vgpus):
+            return
+        if count - same > host_type.available_instances:
+            raise PlanError('%s x%d: the driver on GPU %s lists %d more available (available_instances) beside the %d there'
+                            % (vtype.canonical, count, name, host_type.available_instances, same), gpu=gpu.address)
 
     # -- the plan -----------------------------------------------------------------------------------------------------
     def _key(self, gpu, vgpu, desired):
@@ -359,10 +373,9 @@ def plan_vgpu(host, inv, state='present', devices='all', vgpu_type=None, count=N
             planner.remove_all(gpu, vtype)
     else:
         if config_file:
-            wanted = _wanted_from_config(inv, devices, config, selected_config)
+            targets = _wanted_from_config(planner, inv, devices, config, selected_config)
         else:
-            wanted = _wanted(inv, devices, vgpu_type, count)
-        targets = [(gpu, planner.desired_for(gpu, types)) for gpu, types in wanted]
+            targets = [(gpu, planner.desired_for(gpu, types)) for gpu, types in _wanted(planner, inv, devices, vgpu_type, count)]
         for gpu, desired in targets:
             planner.layout(gpu, desired)
         gpus = [gpu for gpu, _d in targets]
@@ -370,31 +383,70 @@ def plan_vgpu(host, inv, state='present', devices='all', vgpu_type=None, count=N
     return planner, gpus
 
 
-def _wanted_from_config(inv, devices, config, selected_config):
-    """[(Gpu, [(VgpuType, count)])] from a vgpu-device-manager configuration: the GPUs its entries match."""
+class DriverType(object):
+    """A vGPU type of a GPU the catalog does not know, as its driver lists it (name, ``description``): the planner
+    trusts ``max_instance`` and ``available_instances`` instead of the catalog's rules."""
+
+    driver_prefix = 'NVIDIA'
+
+    def __init__(self, host_type):
+        self.canonical = host_type.short
+        self.max_instances = host_type.max_instance
+        self.framebuffer_mib = host_type.framebuffer_mib
+
+
+def wanted_type(planner, gpu, spelling, option):
+    """The type ``spelling`` on ``gpu``: from the catalog, or for a GPU the catalog does not know, from the types its
+    driver lists (warned once per GPU)."""
+    if catalog_model(gpu) is not None or gpu.backend == 'none':
+        return resolve_type(spelling, option)
+    host_type = gpu.type_by_short(spelling.split()[-1] if spelling.split() else spelling)
+    if host_type is None:
+        raise PlanError('%s: vGPU type %s is not offered by the driver on GPU %s (device %s, not in the catalog); it lists: %s'
+                        % (option, spelling, gpu.address, gpu.function.device_id, ', '.join(t.short for t in gpu.types) or 'nothing'),
+                        gpu=gpu.address)
+    if gpu.address not in planner.unknown_gpus:
+        planner.unknown_gpus.add(gpu.address)
+        planner.plan.warnings.append('GPU %s (device %s, subsystem %s) is not in the vGPU catalog: planning from the types its driver '
+                                     'lists (available_instances, description) without the catalog\'s placement rules'
+                                     % (gpu.address, gpu.function.device_id, gpu.function.subsystem_id))
+    return DriverType(host_type)
+
+
+def _wanted_from_config(planner, inv, devices, config, selected_config):
+    """[(Gpu, [(type, count)])] from a vgpu-device-manager configuration, as ``nvidia-vgpu-dm apply`` walks it: every
+    entry matching a GPU is checked against it in order (an entry with a type the GPU lacks, or a layout that does not
+    fit, fails the run naming the entry); the last one is the GPU's layout."""
     entries = vdm_config.select(config, selected_config)
     gpus = select_gpus(inv, devices)
-    chosen = vdm_config.layouts(entries, gpus)
+    chosen = vdm_config.matching(entries, gpus)
     out = []
     for gpu in gpus:
-        if gpu.address in chosen:
-            out.append((gpu, [(resolve_type(name, 'config_file %s: vgpu-devices' % selected_config), number)
-                              for name, number in chosen[gpu.address].items()]))
+        desired = None
+        for entry in chosen.get(gpu.address, []):
+            option = 'config_file %s' % entry.name
+            types = [(wanted_type(planner, gpu, name, option), number) for name, number in entry.types.items()]
+            try:
+                desired = planner.desired_for(gpu, types)
+            except PlanError as exc:
+                raise PlanError('%s (GPU index %d, %s): %s' % (option, gpu.index, gpu.address, exc.msg), **exc.details)
+        if desired is not None:
+            out.append((gpu, desired))
     return out
 
 
-def _wanted(inv, devices, vgpu_type, count):
-    """[(Gpu, [(VgpuType, count or None)])] for state=present from vgpu_type and count."""
+def _wanted(planner, inv, devices, vgpu_type, count):
+    """[(Gpu, [(type, count or None)])] for state=present from vgpu_type and count."""
     if not vgpu_type:
         raise PlanError('state=present needs vgpu_type (with optional count) or config_file + selected_config')
-    vtype = resolve_type(vgpu_type)
     gpus = select_gpus(inv, devices)
     if devices in (None, 'all', ['all']):
         # 'all' with a type means every GPU of the model that offers it (a host may mix models)
+        vtype = resolve_type(vgpu_type)
         gpus = [gpu for gpu in gpus if offers(gpu, vtype)]
         if not gpus:
             raise PlanError('vgpu_type %s: no GPU on this host offers it; GPUs: %s' % (vtype.canonical, gpu_list(inv)))
-    return [(gpu, [(vtype, count)]) for gpu in gpus]
+    return [(gpu, [(wanted_type(planner, gpu, vgpu_type, 'vgpu_type'), count)]) for gpu in gpus]
 
 
 def _lookup_id(creatable_path, canonical):

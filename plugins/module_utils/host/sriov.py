@@ -96,7 +96,29 @@ def plan_sriov(host, inv, runner, state='enabled', devices='all', force=False):
     if planner.plan and not (os.path.isfile(runner.script) and os.access(runner.script, os.X_OK)):
         raise spine.PlanError('sriov-manage not found or not executable at %s: install the NVIDIA vGPU manager (host '
                               'driver) or set sriov_manage' % runner.script)
+    if planner.plan:
+        _refuse_other_tree(host, runner.script)
     return planner
+
+
+def _refuse_other_tree(host, script):
+    """NVIDIA's sriov-manage hard-codes ``/sys``: with a ``host_root`` whose ``sys/`` is another tree than this
+    machine's ``/sys`` (not the same PCI devices), running it would change the wrong host. Allowed: the same tree (a
+    container with the host's sysfs at ``host_root/sys``), or a script that names ``host_root/sys`` (one written for
+    that tree, as the sysfs emulator's is)."""
+    if os.path.realpath(host.root) == '/':
+        return
+    mine = HostRoot.listdir('/sys/bus/pci/devices')
+    theirs = HostRoot.listdir(host.sys_path('bus', 'pci', 'devices'))
+    if mine == theirs:
+        return
+    text = HostRoot.read(script, '') or ''
+    if os.path.realpath(host.sys) in text or host.sys in text:
+        return
+    raise spine.PlanError('sriov-manage (%s) acts on /sys, but host_root %s holds another PCI tree (%d devices there, %d in /sys): '
+                          'running it would change this machine, not that host. Run the module on the host (host_root /), in '
+                          'a container that mounts the host sysfs at host_root/sys, or set sriov_manage to a script that '
+                          'acts on %s' % (script, host.root, len(theirs), len(mine), host.sys))
 
 
 def _refusals(gpu, state, force, planner):

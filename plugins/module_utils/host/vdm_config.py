@@ -1,19 +1,28 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpuvirt.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""NVIDIA vgpu-device-manager's configuration file format (reference §5, [S4] api/spec/v1/spec.go).
+"""NVIDIA vgpu-device-manager's configuration file format (reference §5; NVIDIA/vgpu-device-manager api/spec/v1/spec.go,
+helpers.go, pkg/types/device.go, cmd/nvidia-vgpu-dm/assert and apply, read at v0.4.2 and v0.5.0).
 
     version: v1
     vgpu-configs:
       <label>:
-        - devices: all | [0, 1]          # GPU indices: NVIDIA PFs sorted by PCI address
-          device-filter: "0x223610DE"    # optional; string or list, 0x<device><vendor>
+        - devices: all | [0, 1]          # GPU indices: NVIDIA GPUs in PCI address order (go-nvlib's GetGPUs)
+          device-filter: "0x223610DE"    # optional; string or list; 0x<device><vendor>[:0x<subsystem device><vendor>]
           vgpu-devices: {"A10-4Q": 6}    # short type names, counts > 0
 
-Validation follows the original: only ``version`` and ``vgpu-configs`` at the top, ``version: v1``, each label has at
-least one entry, ``devices`` and ``vgpu-devices`` are required, ``devices`` is exactly ``all`` or a list of indices,
-counts are > 0, unknown fields are rejected. Like ``nvidia-vgpu-dm apply``, every entry matching a GPU is applied in
-order, so the last matching entry decides that GPU's layout; GPUs no entry matches are left alone.
+What is checked, and how entries apply, as ``nvidia-vgpu-dm apply`` does:
+
+- the file: only ``version`` and ``vgpu-configs`` at the top, ``version: v1``, the selected label present. Only the
+  selected label's entries are validated (required ``devices`` and ``vgpu-devices``, ``devices`` exactly ``all`` or a
+  list of indices, counts > 0, known fields only, filters of the form above): the other labels may name GPUs or
+  types this host (or the catalog) does not know, as NVIDIA's default file of 711 labels does.
+- ``device-filter``: without a subsystem part it matches the device and vendor ids; with one (v0.5.0, NVIDIA's way
+  to tell an A2 from an A16: ``0x25B610DE:0x157E10DE``) all four ids must match.
+- every entry is walked in order and applied to each GPU it matches (filter and ``devices``); each application
+  fails when the GPU lacks one of the entry's types and otherwise replaces the GPU's layout, so the last matching
+  entry decides the end state and an earlier entry with a type the GPU lacks fails the run. GPUs no entry matches
+  are left alone.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,7 +30,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.pci import hex_id
+from ansible_collections.gpuvirt.core.plugins.module_utils.pci import as_int
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
 
 ENTRY_KEYS = ('devices', 'device-filter', 'vgpu-devices')
@@ -45,8 +54,55 @@ def load(path):
     return data
 
 
+class Entry(object):
+    """One entry of the selected label: ``number`` (its position), ``devices`` (``'all'`` or [index]), ``filters``
+    ([(device << 16 | vendor, subsystem device << 16 | subsystem vendor or None)] or None) and ``types``."""
+
+    def __init__(self, label, number, devices, filters, types):
+        self.label = label
+        self.number = number
+        self.devices = devices
+        self.filters = filters
+        self.types = types
+
+    @property
+    def name(self):
+        return 'vgpu-configs.%s[%d]' % (self.label, self.number)
+
+    def matches(self, gpu):
+        """devices and device-filter (helpers.go MatchesDevices, MatchesDeviceFilter; device.go Matches)."""
+        if self.devices != 'all' and gpu.index not in self.devices:
+            return False
+        if not self.filters:
+            return True
+        ident = _gpu_ids(gpu)
+        return any(ident[0] == primary and (sub is None or ident[1] == sub) for primary, sub in self.filters)
+
+
+def _gpu_ids(gpu):
+    fn = gpu.function
+    primary = (as_int(fn.device_id, 0) << 16) | as_int(fn.vendor_id, 0)
+    sub = (as_int(fn.subsystem_id, 0) << 16) | as_int(getattr(fn, 'subsystem_vendor_id', None) or fn.vendor_id, 0)
+    return primary, sub
+
+
+def parse_filter(text):
+    """``0x25B610DE`` or ``0x25B610DE:0x157E10DE`` -> (primary, subsystem or None); ValueError otherwise. Numbers as
+    strconv.ParseUint(s, 0, 32) reads them (hex with 0x; decimal)."""
+    parts = text.strip().split(':')
+    if len(parts) > 2 or not all(parts):
+        raise ValueError(text)
+    numbers = []
+    for part in parts:
+        value = int(part, 0)
+        if not 0 <= value <= 0xffffffff:
+            raise ValueError(text)
+        numbers.append(value)
+    return numbers[0], (numbers[1] if len(numbers) == 2 else None)
+
+
 def select(data, label, path='config_file'):
-    """Validate the whole file and return the entries of ``label`` as [(devices, filters, {type: count})]."""
+    """Check the file's top level and the selected label and return that label's entries as [:class:`Entry`]."""
     if not isinstance(data, dict):
         raise PlanError('%s: expected a mapping with version and vgpu-configs' % path)
     unknown = sorted(set(data) - set(['version', 'vgpu-configs']))
@@ -57,12 +113,9 @@ def select(data, label, path='config_file'):
     configs = data.get('vgpu-configs')
     if not isinstance(configs, dict) or not configs:
         raise PlanError('%s: vgpu-configs must be a non-empty mapping of label to a list of entries' % path)
-    parsed = {}
-    for name, entries in configs.items():
-        parsed[name] = _entries(path, name, entries)
-    if label not in parsed:
-        raise PlanError('selected_config: %r is not in %s; labels there: %s' % (label, path, ', '.join(sorted(map(str, parsed)))))
-    return parsed[label]
+    if label not in configs:
+        raise PlanError('selected_config: %r is not in %s; labels there: %s' % (label, path, ', '.join(sorted(map(str, configs)))))
+    return _entries(path, label, configs[label])
 
 
 def _entries(path, name, entries):
@@ -87,32 +140,33 @@ def _entries(path, name, entries):
         elif not isinstance(devices, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in devices):
             raise PlanError("%s: devices must be 'all' or a list of GPU indices, got %r" % (here, devices))
         filters = entry.get('device-filter')
+        parsed = None
         if filters is not None:
             filters = [filters] if isinstance(filters, str) else filters
             if not isinstance(filters, list) or not all(isinstance(f, str) for f in filters):
                 raise PlanError('%s: device-filter must be a string or a list of strings such as "0x223610DE"' % here)
+            parsed = []
             for item in filters:
-                if not item.lower().startswith('0x') or len(item) != 10:
-                    raise PlanError('%s: device-filter %r is not of the form 0x<device><vendor> (e.g. 0x223610DE)' % (here, item))
+                try:
+                    parsed.append(parse_filter(item))
+                except ValueError:
+                    raise PlanError('%s: device-filter %r is not of the form 0x<device><vendor>[:0x<subsystem device><subsystem '
+                                    'vendor>] (e.g. 0x25B610DE or 0x25B610DE:0x157E10DE)' % (here, item))
         types = entry['vgpu-devices']
         if not isinstance(types, dict) or not types:
             raise PlanError('%s: vgpu-devices must be a non-empty mapping of vGPU type to count' % here)
         for type_name, count in types.items():
             if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
                 raise PlanError('%s: vgpu-devices.%s must be a count greater than 0, got %r' % (here, type_name, count))
-        out.append((devices, [f.lower() for f in filters] if filters else None, dict((str(k), v) for k, v in types.items())))
+        out.append(Entry(name, number, devices, parsed or None, dict((str(k), v) for k, v in types.items())))
     return out
 
 
-def layouts(entries, gpus):
-    """{gpu address: {type: count}} for the GPUs the entries match (last matching entry wins)."""
+def matching(entries, gpus):
+    """{gpu address: [Entry]}: every entry matching each GPU, in the file's order (apply walks them in that order)."""
     result = {}
-    for gpu in gpus:
-        ident = '0x%s%s' % (hex_id(gpu.function.device_id), hex_id(gpu.function.vendor_id))
-        for devices, filters, types in entries:
-            if devices != 'all' and gpu.index not in devices:
-                continue
-            if filters and ident not in filters:
-                continue
-            result[gpu.address] = types
+    for entry in entries:
+        for gpu in gpus:
+            if entry.matches(gpu):
+                result.setdefault(gpu.address, []).append(entry)
     return result

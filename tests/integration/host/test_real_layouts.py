@@ -137,3 +137,15 @@ def test_modprobe_names_the_other_devices_it_would_claim(emulator, playbook):
     warning = [w for w in out['vfio'].get('warnings', []) if 'persist_method modprobe' in w]
     assert len(warning) == 1 and '0000:18:00.0 (GPU, driver nvidia, 2 active vGPU(s))' in warning[0], out['vfio']
     assert '0000:18:00.1' in warning[0] and '0000:10:00.1' not in warning[0].split('also binds')[1]
+
+
+def test_sriov_manage_of_another_tree_is_not_run(emulator, playbook, tmp_path):
+    """NVIDIA's sriov-manage hard-codes /sys: a script under host_root that does not act on host_root/sys would change
+    this machine, not the emulated host; refused before running it (the emulator's own script names ROOT/sys)."""
+    emu = emulator('a10:1')
+    script = tmp_path / 'sriov-manage'
+    script.write_text('#!/bin/sh\n# acts on /sys/bus/pci/devices, as NVIDIA\'s does\ntouch %s\n' % (tmp_path / 'ran'))
+    script.chmod(0o755)
+    out = playbook([dict(task('host_gpu_sriov', 'enable', host_root=emu.root, sriov_manage=str(script)), ignore_errors=True)])['enable']
+    assert out['failed'] is True and 'acts on /sys' in out['msg'], out
+    assert not (tmp_path / 'ran').exists() and emu.writes() == []

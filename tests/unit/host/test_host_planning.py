@@ -110,8 +110,8 @@ def test_vdm_config_validation_and_matching():
         'other': [{'devices': [5], 'vgpu-devices': {'T4-1Q': 1}}]}}
     entries = vdm_config.select(good, 'default')
     inv, gpu = fake_inventory()
-    assert vdm_config.layouts(entries, inv.gpus) == {gpu.address: {'T4-2Q': 8}}, 'the last matching entry wins'
-    assert vdm_config.layouts(vdm_config.select(good, 'other'), inv.gpus) == {}
+    assert [e.types for e in vdm_config.matching(entries, inv.gpus)[gpu.address]] == [{'T4-4Q': 4}, {'T4-2Q': 8}], 'in order'
+    assert vdm_config.matching(vdm_config.select(good, 'other'), inv.gpus) == {}
     bad_cases = [
         ({'version': 'v2', 'vgpu-configs': {'a': [{'devices': 'all', 'vgpu-devices': {'T4-1Q': 1}}]}}, 'version must be v1'),
         ({'version': 'v1', 'vgpu-configs': {'a': []}}, 'at least one entry'),
@@ -119,7 +119,9 @@ def test_vdm_config_validation_and_matching():
         ({'version': 'v1', 'vgpu-configs': {'a': [{'devices': 'all', 'vgpu-devices': {'T4-1Q': 0}}]}}, 'greater than 0'),
         ({'version': 'v1', 'vgpu-configs': {'a': [{'devices': 'all'}]}}, 'vgpu-devices is required'),
         ({'version': 'v1', 'vgpu-configs': {'a': [{'devices': 'all', 'vgpu-devices': {'T4-1Q': 1}, 'x': 1}]}}, 'unknown field'),
-        ({'version': 'v1', 'vgpu-configs': {'a': [{'devices': 'all', 'device-filter': '10de', 'vgpu-devices': {'T4-1Q': 1}}]}}, '0x<device><vendor>'),
+        ({'version': 'v1', 'vgpu-configs': {'a': [{'devices': 'all', 'device-filter': 'x10de', 'vgpu-devices': {'T4-1Q': 1}}]}}, '0x<device><vendor>'),
+        ({'version': 'v1', 'vgpu-configs': {'a': [{'devices': 'all', 'device-filter': '0x1EB810DE:', 'vgpu-devices': {'T4-1Q': 1}}]}},
+         '0x<device><vendor>'),
         ({'version': 'v1', 'other': 1, 'vgpu-configs': {}}, 'unknown field'),
     ]
     for data, word in bad_cases:
@@ -129,3 +131,74 @@ def test_vdm_config_validation_and_matching():
     with pytest.raises(PlanError) as info:
         vdm_config.select(good, 'missing')
     assert 'default' in info.value.msg and 'other' in info.value.msg
+
+
+def a2_a16_inventory():
+    """An A2 (25b6, subsystem 157e) at index 0 and an A16 (25b6, subsystem 14a9) at index 1, mdev on the PF for brevity."""
+    inv = inventory.Inventory(HostRoot('/nonexistent-root'))
+    for index, (address, sub, token) in enumerate([('0000:10:00.0', '0x157e', 'A2'), ('0000:18:00.0', '0x14a9', 'A16')]):
+        fn = FakeFunction(address, device_id='0x25b6')
+        fn.subsystem_id, fn.subsystem_vendor_id = sub, '0x10de'
+        gpu = inventory.Gpu(fn, index)
+        gpu.backend, gpu.parents, gpu.model_token = 'mdev', [address], token
+        gpu.types = [inventory.VgpuType('nvidia-%d' % n, 'NVIDIA %s-%s' % (token, p), 16 // int(p[:-1]), 16 // int(p[:-1]), 1024 * int(p[:-1]))
+                     for n, p in enumerate(['1Q', '2Q', '4Q', '16Q'])]
+        inv.gpus.append(gpu)
+        inv.functions[address] = fn
+    return inv
+
+
+def test_vdm_subsystem_filters_tell_a2_from_a16():
+    """NVIDIA's default file tells boards sharing a device id apart by subsystem (vgpu-device-manager v0.5.0)."""
+    data = {'version': 'v1', 'vgpu-configs': {'mixed': [
+        {'devices': 'all', 'device-filter': ['0x25B610DE:0x157E10DE'], 'vgpu-devices': {'A2-4Q': 4}},
+        {'devices': 'all', 'device-filter': '0x25B610DE:0x14A910DE', 'vgpu-devices': {'A16-2Q': 8}}],
+        # another label naming a GPU the catalog does not know and a malformed filter: not the selected one
+        'elsewhere': [{'devices': 'all', 'device-filter': 'bogus', 'vgpu-devices': {'X9-1Q': 1}}]}}
+    inv = a2_a16_inventory()
+    chosen = vdm_config.matching(vdm_config.select(data, 'mixed'), inv.gpus)
+    assert [(a, [e.types for e in es]) for a, es in sorted(chosen.items())] == [
+        ('0000:10:00.0', [{'A2-4Q': 4}]), ('0000:18:00.0', [{'A16-2Q': 8}])]
+    planner, gpus = layout.plan_vgpu(inv.host, inv, config_file='/x', selected_config='mixed', config=data)
+    assert [g.address for g in gpus] == ['0000:10:00.0', '0000:18:00.0']
+    assert [c.details['type_name'] for c in planner.plan.changes] == ['NVIDIA A2-4Q'] * 4 + ['NVIDIA A16-2Q'] * 8
+    assert vdm_config.parse_filter('0x25B610DE') == (0x25b610de, None)
+
+
+def test_vdm_entries_apply_in_order_and_fail_like_nvidia():
+    """Every matching entry is checked in order: an earlier one with a type the GPU lacks fails the run, naming it."""
+    inv = a2_a16_inventory()
+    data = {'version': 'v1', 'vgpu-configs': {'x': [
+        {'devices': [1], 'vgpu-devices': {'A2-4Q': 4}},
+        {'devices': 'all', 'device-filter': '0x25B610DE:0x14A910DE', 'vgpu-devices': {'A16-1Q': 16}}]}}
+    with pytest.raises(PlanError) as info:
+        layout.plan_vgpu(inv.host, inv, config_file='/x', selected_config='x', config=data)
+    assert 'vgpu-configs.x[0]' in info.value.msg and '0000:18:00.0' in info.value.msg and 'A2-4Q' in info.value.msg
+    data['vgpu-configs']['x'][0] = {'devices': [1], 'vgpu-devices': {'A16-4Q': 4}}
+    planner, _gpus = layout.plan_vgpu(inv.host, inv, config_file='/x', selected_config='x', config=data)
+    assert [c.details['type_name'] for c in planner.plan.changes] == ['NVIDIA A16-1Q'] * 16, 'the last matching entry decides'
+
+
+def test_gpu_unknown_to_the_catalog_plans_from_its_driver():
+    """A GPU the catalog does not know: the types its driver lists are trusted (max_instance, available_instances),
+    with one warning per GPU; a type it does not list is refused."""
+    inv = inventory.Inventory(HostRoot('/nonexistent-root'))
+    fn = FakeFunction('0000:10:00.0', device_id='0x27b0')
+    gpu = inventory.Gpu(fn, 0)
+    gpu.backend, gpu.parents = 'mdev', [gpu.address]
+    gpu.types = [inventory.VgpuType('nvidia-900', 'NVIDIA RTX4000SFF-4Q', 3, 5, 4096),
+                 inventory.VgpuType('nvidia-901', 'NVIDIA RTX4000SFF-2Q', 10, 10, 2048)]
+    inv.gpus.append(gpu)
+    inv.functions[gpu.address] = fn
+    data = {'version': 'v1', 'vgpu-configs': {'a': [{'devices': 'all', 'vgpu-devices': {'RTX4000SFF-4Q': 3}}],
+                                              'b': [{'devices': 'all', 'vgpu-devices': {'RTX4000SFF-4Q': 4}}],
+                                              'c': [{'devices': 'all', 'vgpu-devices': {'RTX4000SFF-8Q': 1}}]}}
+    planner, _gpus = layout.plan_vgpu(inv.host, inv, config_file='/x', selected_config='a', config=data)
+    assert [c.details['type_id'] for c in planner.plan.changes] == ['nvidia-900'] * 3
+    assert len([w for w in planner.plan.warnings if 'not in the vGPU catalog' in w]) == 1
+    for label, words in (('b', 'available_instances'), ('c', 'RTX4000SFF-8Q')):
+        with pytest.raises(PlanError) as info:
+            layout.plan_vgpu(inv.host, inv, config_file='/x', selected_config=label, config=data)
+        assert words in info.value.msg, info.value.msg
+    planner, _gpus = layout.plan_vgpu(inv.host, inv, devices=[0], vgpu_type='RTX4000SFF-2Q', count=2)
+    assert [c.details['type_id'] for c in planner.plan.changes] == ['nvidia-901'] * 2
