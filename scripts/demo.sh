@@ -65,9 +65,12 @@ export K8S_AUTH_KUBECONFIG=$lab/kubeconfig KUBECONFIG=$lab/kubeconfig PATH=$kube
 export HELM_CONFIG_HOME=$lab/helm/config HELM_CACHE_HOME=$lab/helm/cache HELM_DATA_HOME=$lab/helm/data
 export GPUVIRT_LAB_CHART_REPO_URL=http://127.0.0.1:$chart_port GPUVIRT_LAB_CHART_VERSION=$chart_version
 export GPUVIRT_LAB_KVM_ROOT=$kvm_root GPUVIRT_LAB_TOKEN_FILE=$lab/client_configuration_token.tok
-printf 'lab-nls-client-configuration-token-%s\n' "$RANDOM$RANDOM" > "$GPUVIRT_LAB_TOKEN_FILE"
+printf '%s\n' "${GPUVIRT_LAB_TOKEN:-lab-nls-client-configuration-token-$RANDOM$RANDOM}" > "$GPUVIRT_LAB_TOKEN_FILE"
 chmod 600 "$GPUVIRT_LAB_TOKEN_FILE"
 secret=$(cat "$GPUVIRT_LAB_TOKEN_FILE")
+# the NGC API key and a private registry's password of the image pull secrets (gpuvirt.core.gpu_operator)
+export GPUVIRT_LAB_NGC_API_KEY=${GPUVIRT_LAB_NGC_API_KEY:-lab-ngc-api-key-$RANDOM$RANDOM}
+export GPUVIRT_LAB_REGISTRY_PASSWORD=${GPUVIRT_LAB_REGISTRY_PASSWORD:-lab-registry-password-$RANDOM$RANDOM}
 cat > "$lab/inventory.ini" <<INV
 localhost ansible_connection=local ansible_python_interpreter=$(command -v python)
 
@@ -84,7 +87,13 @@ lab_play playbooks/lab/prepare.yml > "$lab/prepare.log" || { cat "$lab/prepare.l
 
 for run in 1 2; do
   step "3.$run playbooks/demo_lab.yml, run $run"
-  lab_play playbooks/demo_lab.yml | tee "$lab/run-$run.log"
+  if [ "$run" = 1 ] && [ -n "${GPUVIRT_LAB_RUNNER_DIR:-}" ]; then
+    # as an AWX job: ansible-runner with a private data dir (the runner test reads its job events)
+    python -m tests.integration.awx.runner_job "$GPUVIRT_LAB_RUNNER_DIR" -i "$lab/inventory.ini" -e @playbooks/lab/lab_vars.yml \
+      playbooks/demo_lab.yml | tee "$lab/run-$run.log"
+  else
+    lab_play playbooks/demo_lab.yml | tee "$lab/run-$run.log"
+  fi
   python -m tests.emulators.sysfs writes "$kvm_root" | wc -l > "$lab/writes-$run"
 done
 
@@ -98,9 +107,9 @@ if [ "$(cat "$lab/writes-1")" != "$(cat "$lab/writes-2")" ]; then
   echo "demo: the second run wrote to the KVM host's sysfs" >&2
   exit 1
 fi
-for needle in "$VMWARE_PASSWORD" "$secret"; do
+for needle in "$VMWARE_PASSWORD" "$secret" "$GPUVIRT_LAB_NGC_API_KEY" "$GPUVIRT_LAB_REGISTRY_PASSWORD"; do
   if grep -qF -- "$needle" "$lab"/run-*.log; then
-    echo "demo: a secret (vCenter password or licence token) was printed" >&2
+    echo "demo: a secret (vCenter password, licence token, NGC API key or registry password) was printed" >&2
     exit 1
   fi
 done
