@@ -177,12 +177,14 @@ class ApplyError(GpuvirtError):
         self.undo_failed = undo_failed
         self.not_undoable = not_undoable
         self.not_started = not_started
+        self.took_effect = None  # after an unknown outcome: what reading the state again showed (None: not known)
         super(ApplyError, self).__init__(self.message())
 
     @property
     def clean(self):
-        """True when every applied change was reverted: the system is as it was before the run."""
-        return not self.applied
+        """True when the system is known to be as it was before the run: every applied change was reverted and the
+        failed change is known not to have taken effect."""
+        return not self.applied and not (self.outcome_unknown and self.took_effect is not False)
 
     @property
     def outcome_unknown(self):
@@ -191,26 +193,31 @@ class ApplyError(GpuvirtError):
 
     def message(self):
         msg = 'failed to %s %s: %s' % (self.failed.action, self.failed.target, self.error)
+        if self.outcome_unknown:
+            msg += {None: '; whether it took effect is unknown (the state could not be read again)',
+                    True: '; reading the state again shows that it took effect',
+                    False: '; reading the state again shows that it is still to do'}[self.took_effect]
         if self.clean:
             if self.undone:
                 msg += '; the %d change(s) made before it were undone, nothing was left changed' % len(self.undone)
             else:
                 msg += '; nothing was changed'
-        else:
+        elif self.applied:
             msg += '; still in effect: %s' % ', '.join('%s %s' % (c.action, c.target) for c in self.applied)
             if self.undo_failed:
                 msg += ' (undo failed for: %s)' % ', '.join('%s %s: %s' % (c.action, c.target, e) for c, e in self.undo_failed)
         return msg
 
     def report(self):
-        """Result keys describing the state left behind (``changed`` is true when anything is still in effect)."""
+        """Result keys describing the state left behind (``changed`` is false only when the system is known to be as it
+        was: :attr:`clean`)."""
         out = dict(self.details)
         if isinstance(self.cause, GpuvirtError):
             for key, value in self.cause.details.items():
                 out.setdefault(key, value)
         out.update({
             'msg': self.message(),
-            'changed': bool(self.applied),
+            'changed': not self.clean,
             'failed_change': self.failed.describe(),
             'applied': [c.describe() for c in self.applied],
             'undone': [c.describe() for c in self.undone],
@@ -245,7 +252,8 @@ def execute(plan, check_mode=False):
     """Apply ``plan`` in order (or nothing in check mode) and return an :class:`Outcome`.
 
     On the first failing change the changes already applied by this call are undone newest first; then
-    :class:`ApplyError` is raised describing the state left behind.
+    :class:`ApplyError` is raised describing the state left behind. When the failing change's request got no answer
+    (:class:`OutcomeUnknown`) nothing is undone: the request may still be running, and an undo would race it.
     """
     if check_mode or not plan:
         return Outcome(plan, [], check_mode)
@@ -257,7 +265,7 @@ def execute(plan, check_mode=False):
             change.result = change.apply()
         except Exception as exc:  # pylint: disable=broad-except
             error = _error_text(exc)
-            undone, undo_failed, not_undoable = _rollback(applied)
+            undone, undo_failed, not_undoable = _rollback(applied) if not isinstance(exc, OutcomeUnknown) else ([], [], [])
             still = [c for c in applied if c not in undone]
             raise ApplyError(change, error, still, undone, undo_failed, not_undoable, plan.changes[index + 1:], cause=exc)
         applied.append(change)
@@ -318,8 +326,9 @@ class Operation(object):
     2. :meth:`session`: a context manager held from observe to the result (the vSphere login, the host lock, an API
        client); what it yields is kept in ``self.session_value``;
     3. :meth:`observe` -> current state; :meth:`plan` (current) -> :class:`Plan`; both may raise :class:`PlanError`;
-    4. :func:`execute` in the module's check mode; :meth:`after_apply` (current, outcome) runs only when something was
-       applied and not in check mode (waits, reboots); it may raise :class:`WaitError` or :class:`OutcomeUnknown`;
+    4. :func:`execute` in the module's check mode; :meth:`after_apply` (current, outcome) runs after it, never in check
+       mode, also when nothing had to change (a rerun after a timed-out wait waits again); waits and follow-ups go
+       there; it may raise :class:`WaitError` or :class:`OutcomeUnknown`;
     5. :meth:`result` (current, outcome) -> extra result keys; on a failure after observe, :meth:`failure_details`
        (current, error) -> extra keys describing the state left behind (the session is still open).
 
@@ -354,7 +363,8 @@ class Operation(object):
         raise NotImplementedError
 
     def after_apply(self, current, outcome):
-        """Runs after a successful apply that changed something (never in check mode): waits and follow-ups."""
+        """Runs after a successful apply, also when nothing changed (never in check mode): waits and follow-ups;
+        ``outcome.applied`` says what this run wrote."""
 
     def result(self, current, outcome):
         """Extra result keys on success."""
@@ -375,14 +385,14 @@ class _NoSession(object):
         return False
 
 
-def _reread(operation, error):
-    """After an unknown outcome: observe and plan again; the result keys saying what was found."""
+def _reread(operation):
+    """After an unknown outcome: observe and plan again. (result keys, state found or None, Plan or None)."""
     try:
         found = operation.observe()
         remaining = operation.plan(found)
     except Exception as exc:  # pylint: disable=broad-except
-        return {'reread_error': _error_text(exc)}, None
-    return {'remaining_changes': remaining.describe()}, found
+        return {'reread_error': _error_text(exc)}, None, None
+    return {'remaining_changes': remaining.describe()}, found, remaining
 
 
 def _changes_made(outcome):
@@ -409,21 +419,22 @@ def perform(module, operation):
             outcome = execute(the_plan, operation.check_mode)
         except ApplyError as exc:
             if exc.outcome_unknown:
-                found, current_after = _reread(operation, exc)
-                exc.details.update(found)
+                keys, found, remaining = _reread(operation)
+                exc.details.update(keys)
                 exc.details['outcome_unknown'] = [exc.failed.target]
-                if current_after is not None:
-                    current = current_after
+                if remaining is not None:
+                    current = found
+                    exc.took_effect = not any(c.action == exc.failed.action and c.target == exc.failed.target for c in remaining)
             exc.details.update(operation.failure_details(current, exc))
             raise
-        if outcome.applied:
+        if not operation.check_mode:
             try:
                 operation.after_apply(current, outcome)
             except GpuvirtError as exc:
                 for key, value in _changes_made(outcome).items():
                     exc.details.setdefault(key, value)
                 if isinstance(exc, OutcomeUnknown):
-                    exc.details.update(_reread(operation, exc)[0])
+                    exc.details.update(_reread(operation)[0])
                 exc.details.update(operation.failure_details(current, exc))
                 raise
         out = outcome.result(diff=module._diff)  # pylint: disable=protected-access

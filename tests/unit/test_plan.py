@@ -294,14 +294,25 @@ def test_operation_lifecycle_order_and_session_closed():
     assert kind == 'exit' and res['changed'] is True and res['after'] == {'a': 2}
 
 
-def test_operation_after_apply_skipped_in_check_mode_and_when_nothing_changed():
-    for module, desired in ((FakeModule(check_mode=True, params={'wait_timeout': 5}), {'a': 2}),
-                            (FakeModule(params={'wait_timeout': 5}), {'a': 1})):
-        store = Store({'a': 1})
-        operation = StoreOperation(module, store, desired, wait=spine.WaitError('never'))
-        with pytest.raises(SystemExit):
-            spine.run(module, operation)
-        assert 'after_apply' not in operation.events and module.exit[0] == 'exit' and store.writes == []
+def test_operation_after_apply_skipped_in_check_mode():
+    store = Store({'a': 1})
+    module = FakeModule(check_mode=True, params={'wait_timeout': 5})
+    operation = StoreOperation(module, store, {'a': 2}, wait=spine.WaitError('never'))
+    with pytest.raises(SystemExit):
+        spine.run(module, operation)
+    assert 'after_apply' not in operation.events and module.exit[0] == 'exit' and store.writes == []
+
+
+def test_operation_after_apply_runs_when_nothing_changed():
+    """A rerun after a timed-out wait has nothing to write and waits again; its failure says nothing changed."""
+    store = Store({'a': 1})
+    module = FakeModule(params={'wait_timeout': 5})
+    operation = StoreOperation(module, store, {'a': 1}, wait=spine.WaitError('still waiting'))
+    with pytest.raises(SystemExit):
+        spine.run(module, operation)
+    kind, res = module.exit
+    assert 'after_apply' in operation.events and store.writes == []
+    assert kind == 'fail' and res['changed'] is False and res['changes'] == []
 
 
 def test_operation_refusals_before_session_and_outside_except():
@@ -357,10 +368,49 @@ def test_operation_outcome_unknown_reads_the_state_again():
         spine.run(module, operation)
     kind, res = module.exit
     assert kind == 'fail' and res['outcome_unknown'] == ['b']
-    assert 'no answer within 5s' in res['msg']
-    # a was undone, b landed: reading again finds a and c still to do
-    assert res['remaining_changes'] == [{'action': 'set', 'target': 'a'}, {'action': 'create', 'target': 'c'}]
-    assert res['found'] == {'a': 1, 'b': 3}
+    assert 'no answer within 5s' in res['msg'] and 'reading the state again shows that it took effect' in res['msg']
+    # nothing is undone after an unknown outcome (an undo would race the request); b landed: only c is still to do
+    assert res['remaining_changes'] == [{'action': 'create', 'target': 'c'}]
+    assert res['found'] == {'a': 2, 'b': 3} and res['undone'] == []
+    assert res['changed'] is True and res['state_restored'] is False
+
+
+def test_operation_outcome_unknown_first_change_never_claims_nothing_changed():
+    """The first change's answer is lost: not 'nothing was changed', but what reading again shows."""
+    for lands, took_effect in ((True, 'took effect'), (False, 'still to do')):
+        store = Store({'a': 1})
+
+        class Lost(StoreOperation):
+            def plan(self, current):
+                the_plan = plan_store(self.store, self.desired)
+                write = the_plan.changes[0].apply
+
+                def lost(write=write):
+                    if lands:
+                        write()
+                    raise spine.OutcomeUnknown('no answer within 5s')
+                the_plan.changes[0].apply = lost
+                return the_plan
+
+        module = FakeModule(params={'wait_timeout': 5})
+        with pytest.raises(SystemExit):
+            spine.run(module, Lost(module, store, {'a': 2}))
+        kind, res = module.exit
+        assert kind == 'fail' and took_effect in res['msg'] and ('nothing was changed' in res['msg']) is (not lands)
+        assert res['changed'] is lands and res['state_restored'] is (not lands)
+
+
+def test_apply_error_unknown_without_reread_is_not_clean():
+    plan = spine.Plan()
+
+    def lost():
+        raise spine.OutcomeUnknown('no answer')
+    plan.add('set', 'x', apply=lost, undo=lambda: None)
+    with pytest.raises(spine.ApplyError) as info:
+        spine.execute(plan)
+    report = info.value.report()
+    assert report['changed'] is True and report['state_restored'] is False
+    assert 'whether it took effect is unknown' in report['msg']
 
 
 def test_operation_outcome_unknown_while_waiting():

@@ -95,7 +95,7 @@ class K8sGpuNode(KubeOperation):
         self.written.remove(name)
 
     def after_apply(self, current, outcome):
-        if self.params['wait']:
+        if self.params['wait']:  # also with nothing to write (a rerun after a timeout waits again)
             self.wait(current, outcome)
 
     def wait(self, nodes, outcome):
@@ -127,8 +127,6 @@ class K8sGpuNode(KubeOperation):
                 outcome_unknown=names, **written)
 
     def result(self, current, outcome):
-        if not self.check_mode and not outcome.applied and self.params['wait']:
-            self.wait(current, outcome)  # nothing to write: still wait for the nodes (e.g. a rerun after a timeout)
         final = dict((n['metadata']['name'], n) for n in current)
         if self.final is not None:
             final = self.final

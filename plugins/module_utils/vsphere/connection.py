@@ -159,7 +159,6 @@ class VsphereOperation(Operation):
         super(VsphereOperation, self).__init__(module)
         self._session = None
         self.connection_lost = False
-        self.unknown = []  # changes whose request got no answer in this run
 
     def session(self):
         self._session = Session(self.params)
@@ -210,26 +209,12 @@ class VsphereOperation(Operation):
             raise OutcomeUnknown(no_answer_text(self.where, exc, self.params.get('timeout')))
 
     def guard(self, change):
-        """Wrap a change's apply and undo: transport errors become an unknown outcome (:meth:`call`); after one, no
-        undo runs (it could race the request the vCenter may still carry out): it fails saying so and the change stays
-        reported as in effect."""
+        """Wrap a change's apply and undo: transport errors become an unknown outcome (:meth:`call`); after one,
+        :func:`plan.execute` undoes nothing (it could race the request the vCenter may still carry out)."""
         what = '%s %s' % (change.action, change.target)
         apply, undo = change.apply, change.undo
-
-        def guarded_apply():
-            try:
-                return self.call(what, apply)
-            except OutcomeUnknown:
-                self.unknown.append(what)
-                raise
-
-        def guarded_undo():
-            if self.unknown:
-                raise VsphereError('not undone: the outcome of %s is unknown and undoing now could race it; see the state '
-                                   'read again' % ', '.join(self.unknown))
-            return self.call('undo ' + what, undo)
-        change.apply = guarded_apply
-        change.undo = guarded_undo if undo is not None else None
+        change.apply = lambda: self.call(what, apply)
+        change.undo = (lambda: self.call('undo ' + what, undo)) if undo is not None else None
         return change
 
 

@@ -50,7 +50,7 @@ def test_power_cycle_with_a_delayed_reconfigure_reports_the_vms_real_state(sim_f
     # the power-off is not undone behind the back of a reconfigure that may still run: reported as in effect
     assert result['state_restored'] is False and result['changed'] is True
     assert [c['action'] for c in result['applied']] == ['power_off'] and result['undone'] == []
-    assert 'outcome of reconfigure %s is unknown' % VM in result['undo_failed'][0]['error']
+    assert result['undo_failed'] == [] and result['undone'] == []
     assert [c['action'] for c in result['not_started']] == ['power_on']
     assert result['vm']['power_state'] == 'poweredOff' and result['vm']['name'] == VM  # as read again, not as planned
     wait_until(lambda: vgpus(sim) == ['grid_a10-4q'], 'the delayed ReconfigVM_Task to land')
