@@ -16,7 +16,8 @@ description:
     SR-IOV state, the vGPU backend detected at runtime (C(mdev), C(vendor_vfio) or C(none)), the vGPU types it offers with
     their capacity, and the existing vGPUs with their type and whether a running VM uses them.
   - Also reports the IOMMU state (groups present, the kernel command line parameters that matter) and the NVIDIA driver
-    (its version, and whether it is the vGPU manager or the datacenter driver).
+    (its version, and whether it is the vGPU manager or the datacenter driver), and what the host still lacks before
+    vGPU can work (C(vgpu_readiness)).
 author:
   - gpuvirt.core contributors (@gpuvirt)
 extends_documentation_fragment:
@@ -192,6 +193,22 @@ driver:
           vGPU manager, as in a VM or a compute host) or C(none).
       type: str
       sample: vgpu_manager
+vgpu_readiness:
+  description: What the host still lacks before NVIDIA vGPU can work on it (the whole host, whatever I(devices) selects).
+  returned: always
+  type: dict
+  contains:
+    ready:
+      description: Nothing is missing.
+      type: bool
+    missing:
+      description:
+        - One entry per finding, in the order to fix them - C(check) is C(gpus) (no NVIDIA GPU), C(iommu) (no IOMMU
+          groups), C(driver) (no driver, or the datacenter driver instead of the vGPU Manager), C(sriov) (a GPU whose
+          vGPUs live on VFs without SR-IOV capability, or with no VFs enabled yet) or C(backend) (a GPU offering no vGPU
+          types); C(gpu) is its address (null for the host); C(msg) says what was seen and what to do.
+      type: list
+      elements: dict
 vgpu_backends:
   description: The distinct backends of the reported GPUs.
   returned: always

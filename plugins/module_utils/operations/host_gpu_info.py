@@ -6,12 +6,13 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.gpuvirt.core.plugins.module_utils.host import inventory, layout
+from ansible_collections.gpuvirt.core.plugins.module_utils.host import inventory, layout, readiness
 from ansible_collections.gpuvirt.core.plugins.module_utils.host.lock import HostOperation
 
 
 class HostGpuInfo(HostOperation):
-    """Result: ``gpus`` (the selected GPUs), ``iommu``, ``vgpu_backends`` and ``driver``."""
+    """Result: ``gpus`` (the selected GPUs), ``iommu``, ``vgpu_backends``, ``driver`` and ``vgpu_readiness`` (the
+    whole host)."""
 
     reads_only = True
     locks = False
@@ -23,4 +24,9 @@ class HostGpuInfo(HostOperation):
     def result(self, current, outcome):
         inv, gpus = current
         return dict(gpus=[g.as_dict() for g in gpus], iommu=inv.iommu(), vgpu_backends=sorted(set(g.backend for g in gpus)),
-                    driver=inv.driver_info())
+                    driver=inv.driver_info(), vgpu_readiness=_readiness(inv))
+
+
+def _readiness(inv):
+    found = readiness.missing(inv)
+    return {'ready': not found, 'missing': found}

@@ -330,9 +330,9 @@ class PciMixin(object):
             # a cpumask of nr_cpu_ids bits: 16 CPUs in the captured VM ('ffff'), 32 on the emulated host
             'local_cpus': _ro('ffff' if self.no_iommu else ('0000ffff' if dev.numa_node == 0 else 'ffff0000')),
             'enable': Attr(show=_text(lambda: self._enabled(dev)), store=lambda t: self._store_enable(dev, t), mode=0o644),
-            'msi_bus': Attr(show=_text(1), store=lambda t: self._store_flag(t), mode=0o644),
-            'broken_parity_status': Attr(show=_text(0), store=lambda t: self._store_flag(t), mode=0o644),
-            'd3cold_allowed': Attr(show=_text(1), store=lambda t: self._store_flag(t), mode=0o644),
+            'msi_bus': Attr(show=_text(1), store=self._store_flag, mode=0o644),
+            'broken_parity_status': Attr(show=_text(0), store=self._store_flag, mode=0o644),
+            'd3cold_allowed': Attr(show=_text(1), store=self._store_flag, mode=0o644),
             'power_state': _ro('D0'),
             # 52 on the real H200 (the capture; the DMA mask the nvidia driver sets), 32 for the others here
             'dma_mask_bits': _ro(52 if dev.vendor == NVIDIA else 32),

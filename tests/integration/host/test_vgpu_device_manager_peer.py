@@ -49,8 +49,8 @@ def run_both(ours, theirs, playbook, config, label):
     writes, their writes)."""
     before_ours, before_theirs = len(ours.writes()), len(theirs.writes())
     started = time.monotonic()
-    result = playbook([dict({'name': 'apply', 'gpuvirt.core.host_vgpu': {'host_root': ours.root, 'config_file': config,
-                                                                            'selected_config': label}}, ignore_errors=True)])['apply']
+    args = {'host_root': ours.root, 'config_file': config, 'selected_config': label}
+    result = playbook([{'name': 'apply', 'gpuvirt.core.host_vgpu': args, 'ignore_errors': True}])['apply']
     middle = time.monotonic()
     proc = binaries.apply(theirs.root, config, label)
     print('%s: host_vgpu (ansible-playbook) %.1f s, nvidia-vgpu-dm %.1f s' % (label, middle - started, time.monotonic() - middle))

@@ -44,7 +44,7 @@ def test_info_reads_only_result_keys(tmp_path):
     os.makedirs(str(tmp_path / 'sys' / 'bus' / 'pci' / 'devices'))
     module = run(HostGpuInfo, host_root=str(tmp_path), lock_timeout=60, devices='all')
     assert module.failed is None
-    assert sorted(module.result) == ['changed', 'driver', 'gpus', 'iommu', 'vgpu_backends']
+    assert sorted(module.result) == ['changed', 'driver', 'gpus', 'iommu', 'vgpu_backends', 'vgpu_readiness']
     assert module.result['driver'] == {'loaded': False, 'version': None, 'kind': 'none'}
     assert module.result['changed'] is False and module.result['gpus'] == [] and module.result['vgpu_backends'] == []
     assert not os.path.exists(str(tmp_path / 'run')), 'host_gpu_info takes no host lock'
