@@ -28,7 +28,11 @@ _CONF_KEY = re.compile(r'^[A-Za-z][A-Za-z0-9]*$')
 
 # The settings NVIDIA documents for gridd.conf (the driver's gridd.conf.template and the NVIDIA License System
 # User Guide, "Configuring a Licensed Client on Linux"): name -> kind of value. FeatureType is the module's
-# feature_type option.
+# feature_type option. Checked: ServerAddress, ServerPort, BackupServerAddress, BackupServerPort, EnableUI
+# (TRUE/FALSE), LicenseInterval (10..10080 min), LingerInterval (0..10080 min) and FeatureType 0/1/2/4 against the
+# driver's gridd.conf.template as reproduced in public deployment guides; ClientConfigTokenPath as used by public
+# NLS client set-up scripts. [UNVERIFIED] the four Proxy* names: from the NLS user guide's proxy section as the
+# reference sheet summarises it, not seen in a template.
 GRIDD_SETTINGS = {
     'ServerAddress': 'address', 'ServerPort': 'port',
     'BackupServerAddress': 'address', 'BackupServerPort': 'port',
