@@ -4,14 +4,11 @@
 ``.cache/kube/bin/<digest>/`` (the digest covers go.mod, go.sum, the Go sources and the link flags, so a changed pin
 builds anew) and returns that directory; later calls reuse it. ``python -m tests.emulators.kube.binaries`` prints it.
 """
-import fcntl
-import hashlib
 import os
 import re
-import shutil
-import subprocess
 import sys
-import time
+
+from tests import gobuild
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOBUILD = os.path.join(HERE, 'gobuild')
@@ -52,49 +49,10 @@ def ldflags():
     return ' '.join(flags)
 
 
-def digest():
-    sha = hashlib.sha256(ldflags().encode())
-    for root, _dirs, files in sorted(os.walk(GOBUILD)):
-        for name in sorted(files):
-            with open(os.path.join(root, name), 'rb') as stream:
-                sha.update(name.encode() + b'\0' + stream.read())
-    with open(os.path.abspath(__file__), 'rb') as stream:
-        sha.update(stream.read())
-    return sha.hexdigest()[:16]
-
-
 def ensure(log=sys.stderr):
     """Build the four programs once; return the directory that holds them."""
-    target = os.path.join(CACHE, digest())
-    if all(os.access(os.path.join(target, name), os.X_OK) for name in PROGRAMS):
-        return target
-    if not shutil.which('go'):
-        raise RuntimeError('go is missing: the Kubernetes test world builds kube-apiserver, etcd, kubectl and helm '
-                           'from %s with Go >= 1.26' % GOBUILD)
-    os.makedirs(CACHE, exist_ok=True)
-    with open(os.path.join(CACHE, 'build.lock'), 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if all(os.access(os.path.join(target, name), os.X_OK) for name in PROGRAMS):
-            return target
-        staging = target + '.partial'
-        shutil.rmtree(staging, ignore_errors=True)
-        os.makedirs(staging)
-        env = dict(os.environ, CGO_ENABLED='0', GOFLAGS='-mod=readonly', GOWORK='off')
-        command = ['go', 'build', '-trimpath', '-ldflags', ldflags(), '-o', staging + os.sep] + list(PROGRAMS.values())
-        started = time.monotonic()
-        print('building %s from %s (first use; later runs reuse %s)' % (', '.join(PROGRAMS), GOBUILD, target),
-              file=log, flush=True)
-        proc = subprocess.run(command, cwd=GOBUILD, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError('go build of the Kubernetes test world failed (%s):\n%s' % (' '.join(command), proc.stdout))
-        for name in PROGRAMS:
-            if not os.access(os.path.join(staging, name), os.X_OK):
-                raise RuntimeError('go build did not produce %s in %s' % (name, staging))
-        shutil.rmtree(target, ignore_errors=True)
-        os.rename(staging, target)
-        print('built in %.0f s' % (time.monotonic() - started), file=log, flush=True)
-    return target
+    return gobuild.build(GOBUILD, CACHE, PROGRAMS, 'the Kubernetes test world (%s)' % ', '.join(PROGRAMS), ldflags=ldflags(),
+                         extra=[gobuild.source_of(os.path.abspath(__file__))], log=log)
 
 
 if __name__ == '__main__':

@@ -11,13 +11,11 @@ emulator's FUSE mount) is bind-mounted on ``/sys``: the tool hard-codes ``/sys``
 
     python -m tests.peers.vgpu_device_manager.binaries       # prints the binary's path (builds it first if needed)
 """
-import fcntl
-import hashlib
 import os
-import shutil
 import subprocess
 import sys
-import time
+
+from tests import gobuild
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOBUILD = os.path.join(HERE, 'gobuild')
@@ -27,43 +25,10 @@ PACKAGE = 'github.com/NVIDIA/vgpu-device-manager/cmd/nvidia-vgpu-dm'
 NAME = 'nvidia-vgpu-dm'
 
 
-def digest():
-    sha = hashlib.sha256()
-    for name in sorted(os.listdir(GOBUILD)):
-        with open(os.path.join(GOBUILD, name), 'rb') as stream:
-            sha.update(name.encode() + b'\0' + stream.read())
-    return sha.hexdigest()[:16]
-
-
 def ensure(log=sys.stderr):
     """Build nvidia-vgpu-dm once; return the path of the binary."""
-    target = os.path.join(CACHE, digest())
-    binary = os.path.join(target, NAME)
-    if os.access(binary, os.X_OK):
-        return binary
-    if not shutil.which('go'):
-        raise RuntimeError('go is missing: the vgpu-device-manager peer is built from %s with Go >= 1.26' % GOBUILD)
-    os.makedirs(CACHE, exist_ok=True)
-    with open(os.path.join(CACHE, 'build.lock'), 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.access(binary, os.X_OK):
-            return binary
-        staging = target + '.partial'
-        shutil.rmtree(staging, ignore_errors=True)
-        os.makedirs(staging)
-        env = dict(os.environ, CGO_ENABLED='1', GOFLAGS='-mod=readonly', GOWORK='off')
-        command = ['go', 'build', '-trimpath', '-ldflags', '-s -w', '-o', staging + os.sep, PACKAGE]
-        started = time.monotonic()
-        print('building %s from %s (first use; later runs reuse %s)' % (NAME, GOBUILD, target), file=log, flush=True)
-        proc = subprocess.run(command, cwd=GOBUILD, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError('go build of %s failed (%s):\n%s' % (NAME, ' '.join(command), proc.stdout))
-        if not os.access(os.path.join(staging, NAME), os.X_OK):
-            raise RuntimeError('go build did not produce %s in %s' % (NAME, staging))
-        shutil.rmtree(target, ignore_errors=True)
-        os.rename(staging, target)
-        print('built in %.0f s' % (time.monotonic() - started), file=log, flush=True)
-    return binary
+    folder = gobuild.build(GOBUILD, CACHE, {NAME: PACKAGE}, NAME, cgo=True, extra=[gobuild.source_of(os.path.abspath(__file__))], log=log)
+    return os.path.join(folder, NAME)
 
 
 def apply(root, config, label, timeout=300):
