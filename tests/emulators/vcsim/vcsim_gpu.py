@@ -4,14 +4,14 @@
                  [--standalone-hosts N] [--api-version 8.0.3.0] [--vm-version vmx-13]
                  [--host-driver none|VERSION] [--method-delay METHOD:MS,...]
     vcsim-gpu down --port PORT
-    vcsim-gpu build            (what `up` does on first use)
+    vcsim-gpu build            (what `up` does on first use; prints the simulator's path)
 
-`up` builds the simulator on first use, offline, from Debian packages only (golang-go's toolchain, never another
-`go` on PATH; golang-github-vmware-govmomi-dev and the vcsim/ sources of `apt-get source
-golang-github-vmware-govmomi`), starts it on 127.0.0.1:PORT in the background and prints the VMWARE_* lines a
-client needs. `down` stops the simulator started on PORT by its PID. Build output and run state live in
-<repo>/.cache/vcsim (ignored by git). See README.md next to this file. `vcsim-gpu` (bash) runs this file with
-python3.
+`up` builds the simulator on first use from the Go module in addon/ (go.mod pins github.com/vmware/govmomi, go.sum
+its hashes) with the `go` on PATH (Go >= 1.26) into <repo>/.cache/vcsim/bin/<digest>/ (the digest covers the
+module's files, this file and `go version`, so a change builds anew; govc, govmomi's CLI at the same version, is
+built next to it), starts it on 127.0.0.1:PORT in the background and prints the VMWARE_* lines a client needs.
+`down` stops the simulator started on PORT by its PID. Run state lives in <repo>/.cache/vcsim/run (ignored by
+git). See README.md next to this file. `vcsim-gpu` (bash) runs this file with python3.
 """
 import argparse
 import fcntl
@@ -26,50 +26,15 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
 CACHE = os.environ.get('VCSIM_GPU_CACHE') or os.path.join(REPO, '.cache', 'vcsim')
-PACKAGED = '/usr/share/gocode/src/github.com/vmware/govmomi'
-# The Go toolchain of Debian's golang-go (not the first `go` on PATH, which may be a newer Go a machine has for
-# other work): the packaged govmomi is built with the packaged Go, the same on every machine.
-DEBIAN_GO = '/usr/lib/go/bin/go'
+GOBUILD = os.path.join(HERE, 'addon')
+PROGRAMS = {'vcsim-gpu': '.', 'govc': './govc'}  # output name -> package of the module in addon/
 # vcsim places the VMs of a cluster on a host drawn with math/rand's global generator (simulator/folder.go). Go
-# 1.19 seeds it with 1; Go 1.20 and newer seed it at random, so each start would place the VMs differently.
-# randautoseed=0 keeps the seed-1 draws with any Go (ignored where unknown); tests still place VMs themselves.
+# 1.20 and newer seed it at random; randautoseed=0 keeps the seed-1 draws where the Go runtime still knows the
+# setting (ignored where unknown); tests place VMs themselves.
 RUN_GODEBUG = 'randautoseed=0'
-SOURCE_PACKAGE = 'golang-github-vmware-govmomi'
 USER = 'gpuvirt@vsphere.local'
 PASSWORD = 'GpuVirt-Sim-1!'
 API_VERSIONS = ('7.0.3.0', '8.0.0.1', '8.0.1.0', '8.0.2.0', '8.0.3.0')
-
-# Patches to the copy of the packaged library (never to /usr/share): (file, anchor, text, insert after anchor?).
-# Each anchor must match exactly once, so a changed package fails the build loudly.
-LIB_PATCHES = [
-    # Fields of API 7.0.2 .. 8.0.3 that govmomi 0.24.2 (vSphere 7.0U2 era) lacks. Without them the simulator
-    # would silently drop what pyvmomi sends at API 8.0.3.0 ([S9] vim25/types/types.go of a newer govmomi).
-    ('vim25/types/types.go', 'type HostGraphicsInfo struct {\n\tDynamicData\n',
-     '\tVgpuMode string `xml:"vgpuMode,omitempty"`\n', True),
-    ('vim25/types/types.go', 'type HostGraphicsConfigDeviceType struct {\n\tDynamicData\n',
-     '\tVgpuMode string `xml:"vgpuMode,omitempty"`\n', True),
-    ('vim25/types/types.go', 'type HostPciPassthruInfo struct {\n\tDynamicData\n',
-     '\tHardwareLabel string `xml:"hardwareLabel,omitempty"`\n', True),
-    ('vim25/types/types.go', 'type HostPciPassthruConfig struct {\n\tDynamicData\n',
-     '\tHardwareLabel string `xml:"hardwareLabel,omitempty"`\n', True),
-    ('vim25/types/types.go', 'type VirtualPCIPassthroughVmiopBackingInfo struct {\n\tVirtualPCIPassthroughPluginBackingInfo\n',
-     '\tMigrateSupported *bool `xml:"migrateSupported"`\n', True),
-    # Stock bug: Fetch (pyvmomi's property read) of an unset property panics (index out of range) and drops
-    # the connection; vSphere answers with an unset value.
-    ('simulator/property_collector.go', '\tif len(obj.PropSet) == 0 {\n\t\tfault := obj.MissingSet[0].Fault\n',
-     '\tif len(obj.PropSet) == 0 && len(obj.MissingSet) == 0 {\n\t\tbody.Res = &internal.FetchResponse{}\n\t\treturn body\n\t}\n'
-     '\tif len(obj.PropSet) == 0 {\n\t\tfault := obj.MissingSet[0].Fault\n', False),
-]
-
-# vcsim/main.go becomes a function the add-on's main() calls, with two hooks ("sed" done in Python, each
-# anchor must match exactly once so a changed upstream file fails the build loudly).
-MAIN_PATCHES = [
-    ('func main() {\n', 'func vcsimMain() {\n'),
-    ('\tif *dir == "" {\n\t\terr = model.Create()\n\t} else {\n\t\terr = model.Load(*dir)\n\t}\n\tif err != nil {\n\t\tlog.Fatal(err)\n\t}\n',
-     '\tif *dir == "" {\n\t\terr = model.Create()\n\t} else {\n\t\terr = model.Load(*dir)\n\t}\n\tif err != nil {\n\t\tlog.Fatal(err)\n\t}\n'
-     '\tif err = addonAfterCreate(model); err != nil {\n\t\tlog.Fatal(err)\n\t}\n'),
-    ('\ts := model.Service.NewServer()\n', '\ts := model.Service.NewServer()\n\taddonServe(s)\n'),
-]
 
 
 def die(msg):
@@ -77,109 +42,61 @@ def die(msg):
     sys.exit(1)
 
 
-def _patch(text, anchor, replacement, what, insert_after=False):
-    if text.count(anchor) != 1:
-        die('cannot patch %s: expected exactly one %r' % (what, anchor.splitlines()[0]))
-    return text.replace(anchor, anchor + replacement if insert_after else replacement)
-
-
-def _go_env(**more):
-    """The environment for DEBIAN_GO: a GOROOT or GOTOOLCHAIN meant for another Go must not reach it."""
-    env = dict((k, v) for k, v in os.environ.items() if k not in ('GOROOT', 'GOTOOLCHAIN'))
-    env.update(more)
-    return env
+def _go_env():
+    return dict(os.environ, CGO_ENABLED='0', GOFLAGS='-mod=readonly', GOWORK='off')
 
 
 def _go_version():
-    proc = subprocess.run([DEBIAN_GO, 'version'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    if shutil.which('go') is None:
+        die('go is missing: the simulator is built from the Go module in %s with Go >= 1.26' % GOBUILD)
+    proc = subprocess.run(['go', 'version'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, check=False, env=_go_env())
     if proc.returncode != 0:
-        die('%s version failed:\n%s' % (DEBIAN_GO, proc.stdout))
+        die('go version failed:\n%s' % proc.stdout)
     return proc.stdout.strip()
 
 
-def _addon_digest():
+def _digest():
     digest = hashlib.sha256()
     digest.update(_go_version().encode() + b'\0')  # a binary another toolchain built is rebuilt
-    for name in sorted(os.listdir(os.path.join(HERE, 'addon'))):
-        with open(os.path.join(HERE, 'addon', name), 'rb') as handle:
-            digest.update(name.encode() + b'\0' + handle.read())
+    for root, dirs, files in os.walk(GOBUILD):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            with open(path, 'rb') as handle:
+                digest.update(os.path.relpath(path, GOBUILD).encode() + b'\0' + handle.read())
     with open(os.path.abspath(__file__), 'rb') as handle:
-        digest.update(handle.read())  # this build logic (patches) is part of what is built
-    return digest.hexdigest()
-
-
-def _vcsim_sources():
-    """The vcsim/ directory of Debian's source package (fetched once with apt-get source)."""
-    srcdir = os.path.join(CACHE, 'debsrc')
-    for name in sorted(os.listdir(srcdir)) if os.path.isdir(srcdir) else []:
-        candidate = os.path.join(srcdir, name, 'vcsim', 'main.go')
-        if os.path.isfile(candidate):
-            return candidate
-    if shutil.which('apt-get') is None or shutil.which('dpkg-source') is None:
-        die('apt-get and dpkg-dev are needed to fetch the vcsim sources (scripts/setup-apt.sh installs them)')
-    os.makedirs(srcdir, exist_ok=True)
-    proc = subprocess.run(['apt-get', 'source', '-qq', SOURCE_PACKAGE], cwd=srcdir,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
-    if proc.returncode != 0:
-        die('apt-get source %s failed (are deb-src entries enabled? scripts/setup-apt.sh does it):\n%s'
-            % (SOURCE_PACKAGE, proc.stdout))
-    for name in sorted(os.listdir(srcdir)):
-        candidate = os.path.join(srcdir, name, 'vcsim', 'main.go')
-        if os.path.isfile(candidate):
-            return candidate
-    die('the source package %s has no vcsim/main.go' % SOURCE_PACKAGE)
+        digest.update(handle.read())  # this build logic is part of what is built
+    return digest.hexdigest()[:16]
 
 
 def build():
-    """Build (once per add-on source change) and return the binary's path."""
-    os.makedirs(CACHE, exist_ok=True)
-    binary = os.path.join(CACHE, 'bin', 'vcsim-gpu')
-    stamp = binary + '.digest'
-    if not os.path.isfile(DEBIAN_GO):
-        die('%s is missing: install golang-go (scripts/setup-apt.sh)' % DEBIAN_GO)
-    digest = _addon_digest()
+    """Build (once per source change) the simulator and govc; return the simulator's path (govc is next to it)."""
+    target = os.path.join(CACHE, 'bin', _digest())
+    binary = os.path.join(target, 'vcsim-gpu')
+    if all(os.access(os.path.join(target, name), os.X_OK) for name in PROGRAMS):
+        return binary
+    os.makedirs(os.path.join(CACHE, 'bin'), exist_ok=True)
     with open(os.path.join(CACHE, 'build.lock'), 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.isfile(binary) and os.path.isfile(stamp) and open(stamp).read() == digest:
+        if all(os.access(os.path.join(target, name), os.X_OK) for name in PROGRAMS):
             return binary
-        if not os.path.isdir(PACKAGED):
-            die('%s is missing: install golang-github-vmware-govmomi-dev (scripts/setup-apt.sh)' % PACKAGED)
-        main_go = _vcsim_sources()
-        gopath = os.path.join(CACHE, 'gopath')
-        shutil.rmtree(gopath, ignore_errors=True)
-        lib = os.path.join(gopath, 'src', 'github.com', 'vmware', 'govmomi')
-        shutil.copytree(PACKAGED, lib, symlinks=True)
-        for relative, anchor, text, after in LIB_PATCHES:
-            path = os.path.join(lib, relative)
-            os.chmod(path, 0o644)
-            with open(path) as handle:
-                source = handle.read()
-            source = _patch(source, anchor, text, relative, insert_after=after)
-            with open(path, 'w') as handle:
-                handle.write(source)
-        pkg = os.path.join(gopath, 'src', 'gpuvirt', 'vcsim-gpu')
-        os.makedirs(pkg)
-        with open(main_go) as handle:
-            text = handle.read()
-        for anchor, replacement in MAIN_PATCHES:
-            text = _patch(text, anchor, replacement, 'vcsim/main.go')
-        with open(os.path.join(pkg, 'vcsim_main.go'), 'w') as handle:
-            handle.write(text)
-        for name in os.listdir(os.path.join(HERE, 'addon')):
-            if name.endswith('.go'):
-                shutil.copy(os.path.join(HERE, 'addon', name), pkg)
-        os.makedirs(os.path.dirname(binary), exist_ok=True)
-        env = _go_env(GO111MODULE='off', GOPROXY='off', GOFLAGS='',
-                      GOPATH='%s:/usr/share/gocode' % gopath, GOCACHE=os.path.join(CACHE, 'gocache'))
-        proc = subprocess.run([DEBIAN_GO, 'build', '-o', binary + '.new', 'gpuvirt/vcsim-gpu'], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+        staging = target + '.partial'
+        shutil.rmtree(staging, ignore_errors=True)
+        os.makedirs(staging)
+        command = ['go', 'build', '-trimpath', '-o', staging + os.sep] + list(PROGRAMS.values())
+        proc = subprocess.run(command, cwd=GOBUILD, env=_go_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, check=False)
         if proc.returncode != 0:
-            die('go build failed:\n%s' % proc.stdout)
-        os.rename(binary + '.new', binary)
-        with open(stamp, 'w') as handle:
-            handle.write(digest)
+            die('go build failed (%s in %s):\n%s' % (' '.join(command), GOBUILD, proc.stdout))
+        shutil.rmtree(target, ignore_errors=True)
+        os.rename(staging, target)
     return binary
+
+
+def govc():
+    """govmomi's govc at the pinned version (built with the simulator)."""
+    return os.path.join(os.path.dirname(build()), 'govc')
 
 
 def _rundir(port):

@@ -157,10 +157,10 @@ func newHostState(host *simulator.HostSystem, models []*gpuModel, vmVersion stri
 
 	h.gm = &HostGraphicsManager{state: h}
 	h.gm.Self = types.ManagedObjectReference{Type: "HostGraphicsManager", Value: "graphicsManager-" + host.Self.Value}
-	simulator.Map.Put(h.gm)
+	reg.Put(h.gm)
 	h.ps = &HostPciPassthruSystem{state: h}
 	h.ps.Self = types.ManagedObjectReference{Type: "HostPciPassthruSystem", Value: "pciPassthruSystem-" + host.Self.Value}
-	simulator.Map.Put(h.ps)
+	reg.Put(h.ps)
 	gmRef, psRef := h.gm.Self, h.ps.Self
 	host.ConfigManager.GraphicsManager = &gmRef
 	host.ConfigManager.PciPassthruSystem = &psRef
@@ -181,9 +181,12 @@ func newHostState(host *simulator.HostSystem, models []*gpuModel, vmVersion stri
 	return h
 }
 
-// render recomputes every property derived from the state. locked is the add-on object whose method is
-// running (its registry lock is already held) or nil. Call with mu held.
-func (h *hostState) render(locked mo.Reference) {
+// render recomputes every property derived from the state. ctx is the context of the add-on method that is
+// running (the simulator holds the lock of that method's object for it) or nil. Call with mu held.
+func (h *hostState) render(ctx *simulator.Context) {
+	if ctx == nil {
+		ctx = newCtx()
+	}
 	var info []types.HostGraphicsInfo
 	offered := map[string]bool{}
 	var profiles []string
@@ -221,16 +224,16 @@ func (h *hostState) render(locked mo.Reference) {
 	config := h.config
 	config.DeviceType = append([]types.HostGraphicsConfigDeviceType{}, h.config.DeviceType...)
 
-	withLock(locked, h.gm, func() {
+	ctx.WithLock(h.gm, func() {
 		h.gm.GraphicsInfo = info
 		h.gm.GraphicsConfig = &config
 		h.gm.SharedPassthruGpuTypes = profiles
 		h.gm.SharedGpuCapabilities = caps
 	})
-	withLock(locked, h.ps, func() {
+	ctx.WithLock(h.ps, func() {
 		h.ps.PciPassthruInfo = passthru
 	})
-	simulator.Map.WithLock(h.host, func() {
+	ctx.WithLock(h.host, func() {
 		cfg := h.host.Config
 		cfg.GraphicsInfo = info
 		cfg.GraphicsConfig = &config
@@ -240,19 +243,11 @@ func (h *hostState) render(locked mo.Reference) {
 	})
 }
 
-func withLock(locked, obj mo.Reference, f func()) {
-	if locked != nil && locked.Reference() == obj.Reference() {
-		f()
-		return
-	}
-	simulator.Map.WithLock(obj, f)
-}
-
 // UpdateGraphicsConfig stores the configuration; it becomes active on reboot / nv-hostengine restart, a
 // vgpuMode on RefreshGraphicsManager. Values are validated like vim25 enums HostGraphicsConfigGraphicsType,
 // HostGraphicsConfigSharedPassthruAssignmentPolicy and vgpuMode [S9]. Nothing changes for running VMs until
 // the settings become active (restartHostengine and reboot refuse while VMs use an affected GPU).
-func (m *HostGraphicsManager) UpdateGraphicsConfig(req *types.UpdateGraphicsConfig) soap.HasFault {
+func (m *HostGraphicsManager) UpdateGraphicsConfig(ctx *simulator.Context, req *types.UpdateGraphicsConfig) soap.HasFault {
 	body := &methods.UpdateGraphicsConfigBody{}
 	mu.Lock()
 	defer mu.Unlock()
@@ -289,7 +284,7 @@ func (m *HostGraphicsManager) UpdateGraphicsConfig(req *types.UpdateGraphicsConf
 	}
 	next.DeviceType = merged
 	h.config = next
-	h.render(m)
+	h.render(ctx)
 	body.Res = &types.UpdateGraphicsConfigResponse{}
 	return body
 }
@@ -324,7 +319,7 @@ func validateGraphicsConfig(h *hostState, c types.HostGraphicsConfig) *soap.Faul
 
 // RefreshGraphicsManager re-reads device information; pending vgpuMode changes of devices that are already
 // Shared Direct and have no running vGPUs take effect (esxcli graphics host refresh, [S1 §2.11]).
-func (m *HostGraphicsManager) RefreshGraphicsManager(req *types.RefreshGraphicsManager) soap.HasFault {
+func (m *HostGraphicsManager) RefreshGraphicsManager(ctx *simulator.Context, req *types.RefreshGraphicsManager) soap.HasFault {
 	mu.Lock()
 	defer mu.Unlock()
 	h := m.state
@@ -333,12 +328,12 @@ func (m *HostGraphicsManager) RefreshGraphicsManager(req *types.RefreshGraphicsM
 			g.activeMode = modeFor(g.activeType, h.configuredMode(g.id))
 		}
 	}
-	h.render(m)
+	h.render(ctx)
 	return &methods.RefreshGraphicsManagerBody{Res: &types.RefreshGraphicsManagerResponse{}}
 }
 
 // IsSharedGraphicsActive: true when a GPU of the host is active in a shared mode (vSGA or vGPU).
-func (m *HostGraphicsManager) IsSharedGraphicsActive(req *types.IsSharedGraphicsActive) soap.HasFault {
+func (m *HostGraphicsManager) IsSharedGraphicsActive(ctx *simulator.Context, req *types.IsSharedGraphicsActive) soap.HasFault {
 	mu.Lock()
 	defer mu.Unlock()
 	active := false
@@ -353,7 +348,7 @@ func (m *HostGraphicsManager) IsSharedGraphicsActive(req *types.IsSharedGraphics
 // UpdatePassthruConfig enables/disables passthrough per device. applyNow true makes it active at once;
 // unset follows the host capability deviceRebindWithoutRebootSupported (false here) [S9]; otherwise the
 // change is active after a reboot. A device that powered-on VMs use cannot be rebound now (applyNow).
-func (p *HostPciPassthruSystem) UpdatePassthruConfig(req *types.UpdatePassthruConfig) soap.HasFault {
+func (p *HostPciPassthruSystem) UpdatePassthruConfig(ctx *simulator.Context, req *types.UpdatePassthruConfig) soap.HasFault {
 	body := &methods.UpdatePassthruConfigBody{}
 	mu.Lock()
 	defer mu.Unlock()
@@ -374,7 +369,7 @@ func (p *HostPciPassthruSystem) UpdatePassthruConfig(req *types.UpdatePassthruCo
 			}
 			continue
 		}
-		if g.enabled != c.PassthruEnabled && c.ApplyNow != nil && *c.ApplyNow {
+		if g.enabled != c.PassthruEnabled && h.applyNow(c) {
 			if vms := h.vmsOn(g.id); len(vms) > 0 {
 				body.Fault_ = simulator.Fault(fmt.Sprintf("GPU %s is used by powered-on VM(s) %s", g.id, refNames(vms)),
 					&types.ResourceInUse{Type: "HostPciDevice", Name: g.id})
@@ -392,44 +387,63 @@ func (p *HostPciPassthruSystem) UpdatePassthruConfig(req *types.UpdatePassthruCo
 		if c.HardwareLabel != "" {
 			g.label = c.HardwareLabel
 		}
-		if c.ApplyNow != nil && *c.ApplyNow {
+		if h.applyNow(c) {
 			g.active = g.enabled
 		}
 	}
-	h.render(p)
+	h.render(ctx)
 	body.Res = &types.UpdatePassthruConfigResponse{}
 	return body
 }
 
+// applyNow: whether a passthrough change is active at once. An unset applyNow follows the host's
+// capability.deviceRebindWithoutRebootSupported [S9 HostPciPassthruConfig.applyNow], for the in-use check and the
+// activation alike.
+func (h *hostState) applyNow(c *types.HostPciPassthruConfig) bool {
+	if c.ApplyNow != nil {
+		return *c.ApplyNow
+	}
+	rebind := false
+	reg.WithLock(newCtx(), h.host, func() {
+		if capability := h.host.Capability; capability != nil && capability.DeviceRebindWithoutRebootSupported != nil {
+			rebind = *capability.DeviceRebindWithoutRebootSupported
+		}
+	})
+	return rebind
+}
+
 // Refresh re-reads the passthrough information; nothing becomes active without a reboot or applyNow.
-func (p *HostPciPassthruSystem) Refresh(req *types.Refresh) soap.HasFault {
+func (p *HostPciPassthruSystem) Refresh(ctx *simulator.Context, req *types.Refresh) soap.HasFault {
 	mu.Lock()
 	defer mu.Unlock()
-	p.state.render(p)
+	p.state.render(ctx)
 	return &methods.RefreshBody{Res: &types.RefreshResponse{}}
 }
 
-// reboot models RebootHost_Task, which stock vcsim lacks: the host must be in maintenance mode unless
-// force is set, and no VM on it may be powered on. Afterwards pending passthrough and graphics settings
-// are active and runtime.bootTime is the reboot time. The host is back at once (a real one is away for
-// minutes).
+// reboot models RebootHost_Task, which stock vcsim lacks. force=false: the host must be in maintenance mode (and
+// so runs no VM). force=true: the host reboots "regardless of whether it is in maintenance mode ... even if there
+// are virtual machines running" [S9 HostSystem.RebootHost_Task]: its powered-on VMs go down with it (powered off,
+// what they held released). Afterwards pending passthrough and graphics settings are active and runtime.bootTime
+// is the reboot time. The host is back at once (a real one is away for minutes).
 func (h *hostState) reboot(force bool) (string, types.BaseMethodFault) {
 	inMaintenance := false
-	var running []types.ManagedObjectReference
-	simulator.Map.WithLock(h.host, func() {
+	reg.WithLock(newCtx(), h.host, func() {
 		inMaintenance = h.host.Runtime.InMaintenanceMode
 	})
-	for _, ref := range h.host.Vm {
-		if vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine); ok && powerState(vm) != types.VirtualMachinePowerStatePoweredOff {
-			running = append(running, ref)
-		}
+	running := poweredOnVMs(h.host)
+	if !force && !inMaintenance {
+		return fmt.Sprintf("host %s is not in maintenance mode (reboot it with force, or enter maintenance mode first)", h.host.Name),
+			&types.InvalidState{}
 	}
-	if !inMaintenance && !force {
-		return "the host is not in maintenance mode", &types.InvalidState{}
-	}
-	if len(running) > 0 {
+	if !force && len(running) > 0 {
 		return fmt.Sprintf("VMs are powered on on host %s: %s", h.host.Name, refNames(running)), &types.InvalidState{}
 	}
+	for _, ref := range running {
+		if vm, ok := reg.Get(ref).(*simulator.VirtualMachine); ok {
+			powerOffWithHost(vm)
+		}
+	}
+	syncAssignments()
 	for _, g := range h.gpus {
 		g.active = g.enabled
 	}
@@ -437,7 +451,7 @@ func (h *hostState) reboot(force bool) (string, types.BaseMethodFault) {
 	h.activate()
 	h.boots++
 	now := time.Now()
-	simulator.Map.WithLock(h.host, func() {
+	reg.WithLock(newCtx(), h.host, func() {
 		h.host.Runtime.BootTime = &now
 	})
 	h.render(nil)
@@ -464,11 +478,22 @@ func refNames(refs []types.ManagedObjectReference) string {
 	var names []string
 	for _, r := range refs {
 		name := r.Value
-		if e, ok := simulator.Map.Get(r).(mo.Entity); ok {
+		if e, ok := reg.Get(r).(mo.Entity); ok {
 			name = e.Entity().Name
 		}
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
+}
+
+// powerOffWithHost: a VM whose host reboots under it is powered off (what vSphere shows after a forced host reboot).
+func powerOffWithHost(vm *simulator.VirtualMachine) {
+	ctx := newCtx()
+	ctx.WithLock(vm, func() {
+		ctx.Update(vm, []types.PropertyChange{
+			{Name: "runtime.powerState", Val: types.VirtualMachinePowerStatePoweredOff},
+			{Name: "summary.runtime.powerState", Val: types.VirtualMachinePowerStatePoweredOff},
+		})
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,12 +98,33 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if m.reconfig(w, req) {
 			return
 		}
+		rec := m.forward(r)
+		if vm, ok := reg.Get(req.This).(*simulator.VirtualMachine); ok {
+			placePCIDevices(vm)
+		}
+		reply(w, rec)
+		return
 	case *types.PowerOnVM_Task:
 		m.powerOn(w, r, req)
 		return
 	case *types.UpgradeVM_Task:
 		upgrade(w, req)
 		return
+	}
+	if method.Name == "Fetch" {
+		// vcsim answers a Fetch (pyvmomi's read of one property) of an unset property with a RetrievePropertiesEx
+		// response that no client can read; vSphere answers with an unset value.
+		rec := m.forward(r)
+		if rec.Code == http.StatusOK && !bytes.Contains(rec.Body.Bytes(), []byte("<FetchResponse")) {
+			w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+			w.WriteHeader(http.StatusOK)
+			fmt.Fprintf(w, `%s<FetchResponse xmlns="urn:vim25"></FetchResponse>%s`, envelopeStart, envelopeEnd)
+			return
+		}
+		reply(w, rec)
+		return
+	}
+	switch req := method.Body.(type) {
 	case *types.RebootHost_Task:
 		rebootHost(w, req)
 		return
@@ -145,7 +167,7 @@ func takeFault(name string, this types.ManagedObjectReference) *injectedFault {
 			continue
 		}
 		if f.Target != "" && f.Target != this.Value {
-			if e, ok := simulator.Map.Get(this).(mo.Entity); !ok || e.Entity().Name != f.Target {
+			if e, ok := reg.Get(this).(mo.Entity); !ok || e.Entity().Name != f.Target {
 				continue
 			}
 		}
@@ -182,7 +204,7 @@ func injectFault(w http.ResponseWriter, method *simulator.Method, f *injectedFau
 		msg = fmt.Sprintf("injected %s fault on %s", f.Fault, method.Name)
 	}
 	if strings.HasSuffix(method.Name, "_Task") {
-		entity := simulator.Map.Get(method.This)
+		entity := reg.Get(method.This)
 		if pm, ok := entity.(*HostPatchManager); ok {
 			entity = pm.state.host // a task's entity is a ManagedEntity: the host (software.go)
 		}
@@ -195,33 +217,78 @@ func injectFault(w http.ResponseWriter, method *simulator.Method, f *injectedFau
 	writeSOAPFault(w, f.Fault, msg)
 }
 
+// startTask registers a task of the add-on on entity, running; finishTask ends it. What vcsim's Task.Run does,
+// but synchronous (vcsim runs tasks in a goroutine) and a failure keeps its message (vcsim writes the Go type name).
+func startTask(entity mo.Reference, name string) *simulator.Task {
+	task := simulator.CreateTask(entity, name, nil)
+	reg.Put(task)
+	task.Info.Key = task.Self.Value
+	task.Info.Task = task.Self
+	ctx := newCtx()
+	ctx.WithLock(task, func() {
+		ctx.Update(task, []types.PropertyChange{
+			{Name: "info.startTime", Val: time.Now()},
+			{Name: "info.state", Val: types.TaskInfoStateRunning},
+		})
+	})
+	return task
+}
+
+func finishTask(task *simulator.Task, result types.AnyType, fault types.BaseMethodFault, msg string) {
+	state := types.TaskInfoStateSuccess
+	var lf interface{}
+	if fault != nil {
+		state = types.TaskInfoStateError
+		if msg == "" {
+			msg = fmt.Sprintf("%T", fault)
+		}
+		lf = types.LocalizedMethodFault{Fault: fault, LocalizedMessage: msg}
+	}
+	ctx := newCtx()
+	ctx.WithLock(task, func() {
+		ctx.Update(task, []types.PropertyChange{
+			{Name: "info.completeTime", Val: time.Now()},
+			{Name: "info.result", Val: result},
+			{Name: "info.error", Val: lf},
+			{Name: "info.state", Val: state},
+		})
+	})
+}
+
 func failTask(entity mo.Reference, name string, fault types.BaseMethodFault, msg string) types.ManagedObjectReference {
-	task := simulator.CreateTask(entity, name, func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
-		return nil, fault
-	})
-	ref := task.Run()
-	simulator.Map.Update(task, []types.PropertyChange{
-		{Name: "info.error", Val: types.LocalizedMethodFault{Fault: fault, LocalizedMessage: msg}},
-	})
-	return ref
+	task := startTask(entity, name)
+	finishTask(task, nil, fault, msg)
+	return task.Self
 }
 
 func okTask(entity mo.Reference, name string, run func() (types.BaseMethodFault, string)) types.ManagedObjectReference {
-	var msg string
-	task := simulator.CreateTask(entity, name, func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
-		var fault types.BaseMethodFault
-		fault, msg = run()
-		return nil, fault
-	})
-	ref := task.Run()
-	if msg != "" {
-		if t, ok := simulator.Map.Get(ref).(*simulator.Task); ok && t.Info.Error != nil {
-			simulator.Map.Update(task, []types.PropertyChange{
-				{Name: "info.error", Val: types.LocalizedMethodFault{Fault: t.Info.Error.Fault, LocalizedMessage: msg}},
-			})
+	task := startTask(entity, name)
+	fault, msg := run()
+	finishTask(task, nil, fault, msg)
+	return task.Self
+}
+
+var taskInResponse = regexp.MustCompile(`<returnval type="Task">([^<]+)</returnval>`)
+
+// forward lets vcsim answer the request and, when its answer is a task, waits for the task: vcsim runs tasks in a
+// goroutine, and the add-on's follow-ups (GPU assignments, host VM lists, device labels) act on the result.
+func (m *middleware) forward(r *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	m.next.ServeHTTP(rec, r)
+	if match := taskInResponse.FindSubmatch(rec.Body.Bytes()); match != nil {
+		if task, ok := reg.Get(types.ManagedObjectReference{Type: "Task", Value: string(match[1])}).(*simulator.Task); ok {
+			task.Wait()
 		}
 	}
-	return ref
+	return rec
+}
+
+func reply(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, vals := range rec.Header() {
+		w.Header()[k] = vals
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
 }
 
 const envelopeStart = `<?xml version="1.0" encoding="UTF-8"?>
@@ -253,7 +320,7 @@ func hostOf(v vmView) *hostState {
 
 // reconfig validates a ReconfigVM_Task; on a violation it answers with a failed task and returns true.
 func (m *middleware) reconfig(w http.ResponseWriter, req *types.ReconfigVM_Task) bool {
-	vm, ok := simulator.Map.Get(req.This).(*simulator.VirtualMachine)
+	vm, ok := reg.Get(req.This).(*simulator.VirtualMachine)
 	if !ok {
 		return false
 	}
@@ -269,7 +336,7 @@ func (m *middleware) reconfig(w http.ResponseWriter, req *types.ReconfigVM_Task)
 }
 
 func (m *middleware) powerOn(w http.ResponseWriter, r *http.Request, req *types.PowerOnVM_Task) {
-	vm, ok := simulator.Map.Get(req.This).(*simulator.VirtualMachine)
+	vm, ok := reg.Get(req.This).(*simulator.VirtualMachine)
 	if !ok {
 		m.next.ServeHTTP(w, r)
 		return
@@ -280,7 +347,7 @@ func (m *middleware) powerOn(w http.ResponseWriter, r *http.Request, req *types.
 	h := hostOf(v)
 	inMaintenance := false
 	if h != nil {
-		simulator.Map.WithLock(h.host, func() { inMaintenance = h.host.Runtime.InMaintenanceMode })
+		reg.WithLock(newCtx(), h.host, func() { inMaintenance = h.host.Runtime.InMaintenanceMode })
 	}
 	if inMaintenance && v.power != types.VirtualMachinePowerStatePoweredOn {
 		writeTask(w, "PowerOnVM_Task", failTask(vm, "powerOn", &types.InvalidState{},
@@ -300,8 +367,7 @@ func (m *middleware) powerOn(w http.ResponseWriter, r *http.Request, req *types.
 			return
 		}
 	}
-	rec := httptest.NewRecorder()
-	m.next.ServeHTTP(rec, r)
+	rec := m.forward(r)
 	if len(placed) > 0 && powerState(vm) == types.VirtualMachinePowerStatePoweredOn {
 		mu.Lock()
 		assignments[vm.Self] = placed
@@ -309,17 +375,13 @@ func (m *middleware) powerOn(w http.ResponseWriter, r *http.Request, req *types.
 		h.render(nil)
 		mu.Unlock()
 	}
-	for k, vals := range rec.Header() {
-		w.Header()[k] = vals
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
+	reply(w, rec)
 }
 
 // upgrade implements UpgradeVM_Task (stock vcsim always sets vmx-13): the VM must be powered off and the
 // version newer than the current one; no version means the newest this API offers.
 func upgrade(w http.ResponseWriter, req *types.UpgradeVM_Task) {
-	vm, ok := simulator.Map.Get(req.This).(*simulator.VirtualMachine)
+	vm, ok := reg.Get(req.This).(*simulator.VirtualMachine)
 	if !ok {
 		writeSOAPFault(w, "ManagedObjectNotFound", "no such VM "+req.This.Value)
 		return
@@ -340,8 +402,8 @@ func upgrade(w http.ResponseWriter, req *types.UpgradeVM_Task) {
 		if hwVersion(target) <= v.version {
 			return &types.AlreadyUpgraded{}, fmt.Sprintf("VM %s is already vmx-%d", v.name, v.version)
 		}
-		simulator.Map.WithLock(vm, func() {
-			simulator.Map.Update(vm, []types.PropertyChange{{Name: "config.version", Val: target}})
+		reg.WithLock(newCtx(), vm, func() {
+			reg.Update(newCtx(), vm, []types.PropertyChange{{Name: "config.version", Val: target}})
 		})
 		return nil, ""
 	})

@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"io/ioutil"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strconv"
@@ -126,10 +125,10 @@ func attachSoftware(h *hostState, driver string) {
 	s := &softwareState{installed: baseVibs(driver), running: baseVibs(driver), acceptance: "partner"}
 	s.icm = &HostImageConfigManager{state: h}
 	s.icm.Self = types.ManagedObjectReference{Type: "HostImageConfigManager", Value: "imageConfigManager-" + h.host.Self.Value}
-	simulator.Map.Put(s.icm)
+	reg.Put(s.icm)
 	s.pm = &HostPatchManager{state: h}
 	s.pm.Self = types.ManagedObjectReference{Type: "HostPatchManager", Value: "patchManager-" + h.host.Self.Value}
-	simulator.Map.Put(s.pm)
+	reg.Put(s.pm)
 	icmRef, pmRef := s.icm.Self, s.pm.Self
 	h.host.ConfigManager.ImageConfigManager = &icmRef
 	h.host.ConfigManager.PatchManager = &pmRef
@@ -152,7 +151,7 @@ func bootSoftware(h *hostState) {
 }
 
 func setRebootRequired(h *hostState, value bool) {
-	simulator.Map.WithLock(h.host, func() { h.host.Summary.RebootRequired = value })
+	reg.WithLock(newCtx(), h.host, func() { h.host.Summary.RebootRequired = value })
 }
 
 func (v vib) pkg() types.SoftwarePackage {
@@ -166,7 +165,7 @@ func (v vib) pkg() types.SoftwarePackage {
 }
 
 // FetchSoftwarePackages lists the VIBs of the image the host boots next (esxcli software vib list).
-func (m *HostImageConfigManager) FetchSoftwarePackages(req *types.FetchSoftwarePackages) soap.HasFault {
+func (m *HostImageConfigManager) FetchSoftwarePackages(ctx *simulator.Context, req *types.FetchSoftwarePackages) soap.HasFault {
 	mu.Lock()
 	defer mu.Unlock()
 	s := software[m.state.host.Self]
@@ -183,7 +182,7 @@ func (m *HostImageConfigManager) FetchSoftwarePackages(req *types.FetchSoftwareP
 }
 
 // HostImageConfigGetAcceptance returns the host acceptance level.
-func (m *HostImageConfigManager) HostImageConfigGetAcceptance(req *types.HostImageConfigGetAcceptance) soap.HasFault {
+func (m *HostImageConfigManager) HostImageConfigGetAcceptance(ctx *simulator.Context, req *types.HostImageConfigGetAcceptance) soap.HasFault {
 	mu.Lock()
 	defer mu.Unlock()
 	return &methods.HostImageConfigGetAcceptanceBody{Res: &types.HostImageConfigGetAcceptanceResponse{
@@ -191,7 +190,7 @@ func (m *HostImageConfigManager) HostImageConfigGetAcceptance(req *types.HostIma
 }
 
 // HostImageConfigGetProfile returns the image profile the host was installed from.
-func (m *HostImageConfigManager) HostImageConfigGetProfile(req *types.HostImageConfigGetProfile) soap.HasFault {
+func (m *HostImageConfigManager) HostImageConfigGetProfile(ctx *simulator.Context, req *types.HostImageConfigGetProfile) soap.HasFault {
 	return &methods.HostImageConfigGetProfileBody{Res: &types.HostImageConfigGetProfileResponse{
 		Returnval: types.HostImageProfileSummary{Name: "(Updated) ESXi-8.0U3-24022510-standard", Vendor: "VMware, Inc."}}}
 }
@@ -283,38 +282,16 @@ func fetch(raw string) ([]byte, error) {
 }
 
 // InstallHostPatchV2Task installs VIBs from vibUrls (esxcli software vib install -v) [S9 HostPatchManager].
-func (m *HostPatchManager) InstallHostPatchV2Task(req *types.InstallHostPatchV2_Task) soap.HasFault {
+func (m *HostPatchManager) InstallHostPatchV2Task(ctx *simulator.Context, req *types.InstallHostPatchV2_Task) soap.HasFault {
 	h := m.state
-	task := simulator.CreateTask(h.host, "installHostPatchV2", nil)
-	runTask(task, func() (types.AnyType, types.BaseMethodFault, string) {
-		result, fault, msg := installVibs(h, req)
-		if fault != nil {
-			return nil, fault, msg
-		}
-		return result, nil, ""
-	})
-	return &methods.InstallHostPatchV2_TaskBody{Res: &types.InstallHostPatchV2_TaskResponse{Returnval: task.Self}}
-}
-
-// runTask does what vcsim's Task.Run does, with the failure's message (vcsim writes only the Go type name).
-func runTask(task *simulator.Task, run func() (types.AnyType, types.BaseMethodFault, string)) {
-	simulator.Map.Update(task, []types.PropertyChange{
-		{Name: "info.startTime", Val: time.Now()},
-		{Name: "info.state", Val: types.TaskInfoStateRunning},
-	})
-	result, fault, msg := run()
-	state := types.TaskInfoStateSuccess
-	var lf interface{}
+	task := startTask(h.host, "installHostPatchV2")
+	result, fault, msg := installVibs(h, req)
 	if fault != nil {
-		state = types.TaskInfoStateError
-		lf = types.LocalizedMethodFault{Fault: fault, LocalizedMessage: msg}
+		finishTask(task, nil, fault, msg)
+	} else {
+		finishTask(task, result, nil, "")
 	}
-	simulator.Map.Update(task, []types.PropertyChange{
-		{Name: "info.completeTime", Val: time.Now()},
-		{Name: "info.result", Val: result},
-		{Name: "info.error", Val: lf},
-		{Name: "info.state", Val: state},
-	})
+	return &methods.InstallHostPatchV2_TaskBody{Res: &types.InstallHostPatchV2_TaskResponse{Returnval: task.Self}}
 }
 
 func installVibs(h *hostState, req *types.InstallHostPatchV2_Task) (*types.HostPatchManagerResult, types.BaseMethodFault, string) {
@@ -339,7 +316,7 @@ func installVibs(h *hostState, req *types.InstallHostPatchV2_Task) (*types.HostP
 		vibs = append(vibs, v)
 	}
 	inMaintenance := false
-	simulator.Map.WithLock(h.host, func() { inMaintenance = h.host.Runtime.InMaintenanceMode })
+	reg.WithLock(newCtx(), h.host, func() { inMaintenance = h.host.Runtime.InMaintenanceMode })
 	mu.Lock()
 	defer mu.Unlock()
 	s := software[h.host.Self]
@@ -397,10 +374,10 @@ func installVibs(h *hostState, req *types.InstallHostPatchV2_Task) (*types.HostP
 // poweredOnVMs lists the host's VMs that are not powered off.
 func poweredOnVMs(host *simulator.HostSystem) []types.ManagedObjectReference {
 	var refs []types.ManagedObjectReference
-	simulator.Map.WithLock(host, func() { refs = append(refs, host.Vm...) })
+	reg.WithLock(newCtx(), host, func() { refs = append(refs, host.Vm...) })
 	var running []types.ManagedObjectReference
 	for _, ref := range refs {
-		if vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine); ok && powerState(vm) != types.VirtualMachinePowerStatePoweredOff {
+		if vm, ok := reg.Get(ref).(*simulator.VirtualMachine); ok && powerState(vm) != types.VirtualMachinePowerStatePoweredOff {
 			running = append(running, ref)
 		}
 	}
@@ -411,26 +388,27 @@ func poweredOnVMs(host *simulator.HostSystem) []types.ManagedObjectReference {
 // left (migrated or powered off by someone) or its timeout passes (Timedout). Returns false to let vcsim
 // handle a host without powered-on VMs.
 func enterMaintenance(w http.ResponseWriter, req *types.EnterMaintenanceMode_Task) bool {
-	host, ok := simulator.Map.Get(req.This).(*simulator.HostSystem)
+	host, ok := reg.Get(req.This).(*simulator.HostSystem)
 	if !ok || len(poweredOnVMs(host)) == 0 {
 		return false
 	}
-	task := simulator.CreateTask(host, "enterMaintenanceMode", nil)
-	go runTask(task, func() (types.AnyType, types.BaseMethodFault, string) {
+	task := startTask(host, "enterMaintenanceMode")
+	go func() {
 		var deadline time.Time
 		if req.Timeout > 0 {
 			deadline = time.Now().Add(time.Duration(req.Timeout) * time.Second)
 		}
 		for len(poweredOnVMs(host)) > 0 {
 			if !deadline.IsZero() && time.Now().After(deadline) {
-				return nil, &types.Timedout{}, fmt.Sprintf("host %s did not enter maintenance mode within %d s: VMs still powered on: %s",
-					host.Name, req.Timeout, refNames(poweredOnVMs(host)))
+				finishTask(task, nil, &types.Timedout{}, fmt.Sprintf("host %s did not enter maintenance mode within %d s: VMs still powered on: %s",
+					host.Name, req.Timeout, refNames(poweredOnVMs(host))))
+				return
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		simulator.Map.WithLock(host, func() { host.Runtime.InMaintenanceMode = true })
-		return nil, nil, ""
-	})
+		reg.WithLock(newCtx(), host, func() { host.Runtime.InMaintenanceMode = true })
+		finishTask(task, nil, nil, "")
+	}()
 	ref := task.Self
 	writeTask(w, "EnterMaintenanceMode_Task", ref)
 	return true
@@ -438,12 +416,12 @@ func enterMaintenance(w http.ResponseWriter, req *types.EnterMaintenanceMode_Tas
 
 // relocate wraps RelocateVM_Task: refusals real vSphere applies, then stock vcsim, then the hosts' VM lists.
 func (m *middleware) relocate(w http.ResponseWriter, r *http.Request, req *types.RelocateVM_Task) {
-	vm, ok := simulator.Map.Get(req.This).(*simulator.VirtualMachine)
+	vm, ok := reg.Get(req.This).(*simulator.VirtualMachine)
 	if !ok || req.Spec.Host == nil {
 		m.next.ServeHTTP(w, r)
 		return
 	}
-	dst, ok := simulator.Map.Get(*req.Spec.Host).(*simulator.HostSystem)
+	dst, ok := reg.Get(*req.Spec.Host).(*simulator.HostSystem)
 	if !ok {
 		m.next.ServeHTTP(w, r)
 		return
@@ -451,10 +429,10 @@ func (m *middleware) relocate(w http.ResponseWriter, r *http.Request, req *types
 	v := viewVM(vm)
 	var src *simulator.HostSystem
 	if v.host != nil {
-		src, _ = simulator.Map.Get(*v.host).(*simulator.HostSystem)
+		src, _ = reg.Get(*v.host).(*simulator.HostSystem)
 	}
 	inMaintenance := false
-	simulator.Map.WithLock(dst, func() { inMaintenance = dst.Runtime.InMaintenanceMode })
+	reg.WithLock(newCtx(), dst, func() { inMaintenance = dst.Runtime.InMaintenanceMode })
 	if inMaintenance {
 		writeTask(w, "RelocateVM_Task", failTask(vm, "relocateVm", &types.InvalidState{},
 			fmt.Sprintf("the destination host %s is in maintenance mode", dst.Name)))
@@ -471,21 +449,16 @@ func (m *middleware) relocate(w http.ResponseWriter, r *http.Request, req *types
 			}
 		}
 	}
-	rec := httptest.NewRecorder()
-	m.next.ServeHTTP(rec, r)
+	rec := m.forward(r)
 	if src != nil && src != dst {
 		var now *types.ManagedObjectReference
-		simulator.Map.WithLock(vm, func() { now = vm.Runtime.Host })
+		reg.WithLock(newCtx(), vm, func() { now = vm.Runtime.Host })
 		if now != nil && *now == dst.Self {
-			simulator.Map.RemoveReference(src, &src.Vm, vm.Self)
-			simulator.Map.AddReference(dst, &dst.Vm, vm.Self)
+			reg.RemoveReference(newCtx(), src, &src.Vm, vm.Self)
+			reg.AddReference(newCtx(), dst, &dst.Vm, vm.Self)
 		}
 	}
-	for k, vals := range rec.Header() {
-		w.Header()[k] = vals
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
+	reply(w, rec)
 }
 
 // softwareJSON: the host's VIBs for GET /gpusim/state. Call with mu held.
@@ -502,7 +475,7 @@ func softwareJSON(h *hostState) map[string]interface{} {
 		return out
 	}
 	reboot := false
-	simulator.Map.WithLock(h.host, func() { reboot = h.host.Summary.RebootRequired })
+	reg.WithLock(newCtx(), h.host, func() { reboot = h.host.Summary.RebootRequired })
 	return map[string]interface{}{"installed": versions(s.installed), "running": versions(s.running),
 		"reboot_required": reboot, "vgpu_manager_loaded": vgpuManagerLoaded(h)}
 }

@@ -64,13 +64,13 @@ func hwVersion(v string) int {
 
 func powerState(vm *simulator.VirtualMachine) types.VirtualMachinePowerState {
 	var state types.VirtualMachinePowerState
-	simulator.Map.WithLock(vm, func() { state = vm.Runtime.PowerState })
+	reg.WithLock(newCtx(), vm, func() { state = vm.Runtime.PowerState })
 	return state
 }
 
 func viewVM(vm *simulator.VirtualMachine) vmView {
 	var v vmView
-	simulator.Map.WithLock(vm, func() {
+	reg.WithLock(newCtx(), vm, func() {
 		v = vmView{ref: vm.Self, name: vm.Name, power: vm.Runtime.PowerState, host: vm.Runtime.Host}
 		if vm.Config != nil {
 			v.version = hwVersion(vm.Config.Version)
@@ -105,7 +105,7 @@ func (h *hostState) vmsOn(id string) []types.ManagedObjectReference {
 func syncAssignments() {
 	touched := map[*hostState]bool{}
 	for ref, list := range assignments {
-		vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine)
+		vm, ok := reg.Get(ref).(*simulator.VirtualMachine)
 		if ok && powerState(vm) == types.VirtualMachinePowerStatePoweredOn {
 			continue
 		}
@@ -125,7 +125,7 @@ func syncAssignments() {
 }
 
 func setAssignedIDs(vm *simulator.VirtualMachine, ids map[int32]string) {
-	simulator.Map.WithLock(vm, func() {
+	reg.WithLock(newCtx(), vm, func() {
 		for _, d := range vm.Config.Hardware.Device {
 			if pt, ok := d.(*types.VirtualPCIPassthrough); ok {
 				if b, ok := pt.Backing.(*types.VirtualPCIPassthroughDynamicBackingInfo); ok {
@@ -363,4 +363,80 @@ func describeAllowed(list []types.VirtualPCIPassthroughAllowedDevice) string {
 		out = append(out, fmt.Sprintf("%04x:%04x", uint32(a.VendorId), uint32(a.DeviceId)))
 	}
 	return strings.Join(out, ",")
+}
+
+// placePCIDevices puts the VM's PCI passthrough devices (vGPU, passthrough, Dynamic DirectPath) where vSphere puts
+// them: on the VM's PCI controller (key 100, "PCI controller 0"), labelled "PCI device 0", "PCI device 1", ... in
+// device order. vcsim leaves a device added without a controller at controller key 0 with a generated label
+// ("pcipassthrough-N"); what a vSphere client shows and community.vmware's vmware_guest_vgpu looks up is the PCI
+// controller's "PCI device N" (vSphere Web Services API: VirtualPCIController; [S14] "Add a PCI device").
+func placePCIDevices(vm *simulator.VirtualMachine) {
+	ctx := newCtx()
+	ctx.WithLock(vm, func() {
+		if vm.Config == nil {
+			return
+		}
+		devices := vm.Config.Hardware.Device
+		var pciKeys []int32
+		changed := false
+		n := 0
+		for _, d := range devices {
+			pt, ok := d.(*types.VirtualPCIPassthrough)
+			if !ok {
+				continue
+			}
+			label := fmt.Sprintf("PCI device %d", n)
+			n++
+			if pt.ControllerKey != pciControllerKey {
+				pt.ControllerKey = pciControllerKey
+				changed = true
+			}
+			if pt.DeviceInfo == nil {
+				pt.DeviceInfo = &types.Description{Summary: label}
+			}
+			if desc := pt.DeviceInfo.GetDescription(); desc.Label != label {
+				desc.Label = label
+				changed = true
+			}
+			pciKeys = append(pciKeys, pt.Key)
+		}
+		for _, d := range devices {
+			if c, ok := d.(*types.VirtualPCIController); ok && c.Key == pciControllerKey {
+				var keep []int32
+				for _, key := range c.Device {
+					if !containsKey(pciKeys, key) && deviceByKey(devices, key) != nil {
+						keep = append(keep, key)
+					}
+				}
+				keep = append(keep, pciKeys...)
+				if fmt.Sprint(keep) != fmt.Sprint(c.Device) {
+					c.Device = keep
+					changed = true
+				}
+			}
+		}
+		if changed {
+			ctx.Update(vm, []types.PropertyChange{{Name: "config.hardware.device", Val: devices}})
+		}
+	})
+}
+
+const pciControllerKey = 100
+
+func containsKey(keys []int32, key int32) bool {
+	for _, k := range keys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+func deviceByKey(devices []types.BaseVirtualDevice, key int32) types.BaseVirtualDevice {
+	for _, d := range devices {
+		if d.GetVirtualDevice().Key == key {
+			return d
+		}
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-// vCenter's REST API for vSphere with Tanzu VM classes (the /api endpoints vcsim 0.24.2 lacks), registered
+// vCenter's REST API for vSphere with Tanzu VM classes (govmomi's vapi/namespace simulator stores any spec unchecked: README.md), registered
 // with vcsim's endpoint hook, so no other add-on file needs to change:
 //
 //	POST   /api/session                                              basic auth -> session id (JSON string), 201

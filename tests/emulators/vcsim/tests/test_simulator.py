@@ -37,7 +37,7 @@ def test_up_prints_connection_and_negotiates_new_api(sim):
 
 
 def test_reading_unset_properties_returns_unset(sim):
-    # stock vcsim 0.24.2 panicked on a Fetch of an unset property and dropped the connection (vcsim_gpu.py LIB_PATCHES)
+    # vcsim answers a Fetch of an unset property with a response no client reads (the add-on answers unset)
     vm = sim.vm('DC0_C0_RP0_VM0')
     assert vm.snapshot is None
     assert vm.runtime.powerState == 'poweredOn'  # the connection is still usable
@@ -316,3 +316,54 @@ def start_second_session(sim):
     """A second pyvmomi session to the same simulator (the first one is busy in another thread)."""
     from tests.integration.worlds.vsphere import Sim  # pylint: disable=import-outside-toplevel
     return Sim(sim.env)
+
+
+def test_forced_reboot_takes_the_running_vms_down(sim):
+    # RebootHost_Task(force=true) reboots "even if there are virtual machines running" [S9]; force=false needs
+    # maintenance mode. The add-on used to refuse a forced reboot while VMs ran.
+    vm = _vgpu_vm(sim, 'DC0_C0_RP0_VM0', ['grid_a10-4q'])
+    host = vm.runtime.host
+    sim.shared_direct(host.name)
+    sim.wait(vm.PowerOnVM_Task())
+    assert sim.state()[host.name]['gpus'][0]['vms'] == ['DC0_C0_RP0_VM0']
+    assert isinstance(task_fault(sim, host.RebootHost_Task(False)), vim.fault.InvalidState)
+    assert vm.runtime.powerState == 'poweredOn'
+    sim.wait(host.RebootHost_Task(True))
+    assert vm.runtime.powerState == 'poweredOff'
+    state = sim.state()[host.name]
+    assert state['boots'] == 1 and state['gpus'][0]['vms'] is None  # what the VM held is released
+
+
+def test_pci_devices_sit_on_the_pci_controller_with_vsphere_labels(sim):
+    vm = _vgpu_vm(sim, 'DC0_C0_RP0_VM0', ['grid_a10-4q', 'grid_a10-4q'])
+    devices = sim.gpu_devices('DC0_C0_RP0_VM0')
+    assert [(d.controllerKey, d.deviceInfo.label) for d in devices] == [(100, 'PCI device 0'), (100, 'PCI device 1')]
+    controller = next(d for d in vm.config.hardware.device if d.key == 100)
+    assert isinstance(controller, vim.vm.device.VirtualPCIController)
+    assert set(d.key for d in devices) <= set(controller.device)
+
+
+def test_vgpu_backing_fields_of_api_8_read_back(sim):
+    vm = sim.power_off('DC0_C0_RP0_VM0')
+    backing = vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo(
+        vgpu='grid_a10-4q', migrateSupported=True, enhancedMigrateCapability=True, vgpuMigrateDataSizeMB=512)
+    spec = vim.vm.device.VirtualDeviceSpec(operation='add', device=vim.vm.device.VirtualPCIPassthrough(key=-200, backing=backing))
+    sim.wait(vm.ReconfigVM_Task(vim.vm.ConfigSpec(deviceChange=[spec])))
+    read = sim.gpu_devices('DC0_C0_RP0_VM0')[0].backing
+    assert (read.vgpu, read.migrateSupported, read.enhancedMigrateCapability, read.vgpuMigrateDataSizeMB) == ('grid_a10-4q', True, True, 512)
+
+
+def test_unset_apply_now_follows_the_rebind_capability_for_the_in_use_check_too(sim):
+    vm = _vgpu_vm(sim, 'DC0_C0_RP0_VM0', ['grid_a10-4q'])
+    host = vm.runtime.host
+    sim.shared_direct(host.name)
+    sim.wait(vm.PowerOnVM_Task())
+    gpu = sim.state()[host.name]['gpus'][0]['id']
+    system = host.configManager.pciPassthruSystem
+    assert host.capability.deviceRebindWithoutRebootSupported is False
+    with pytest.raises(vim.fault.ResourceInUse):  # now: the GPU a running VM uses cannot be rebound
+        system.UpdatePassthruConfig([vim.host.PciPassthruConfig(id=gpu, passthruEnabled=True, applyNow=True)])
+    # unset: like applyNow=false on this host (no rebind without reboot), so it is accepted for the next boot
+    system.UpdatePassthruConfig([vim.host.PciPassthruConfig(id=gpu, passthruEnabled=True)])
+    info = next(p for p in system.pciPassthruInfo if p.id == gpu)
+    assert (info.passthruEnabled, info.passthruActive) == (True, False)
