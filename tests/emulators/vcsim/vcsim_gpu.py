@@ -7,15 +7,13 @@
     vcsim-gpu build            (what `up` does on first use; prints the simulator's path)
 
 `up` builds the simulator on first use from the Go module in addon/ (go.mod pins github.com/vmware/govmomi, go.sum
-its hashes) with the `go` on PATH (Go >= 1.26) into <repo>/.cache/vcsim/bin/<digest>/ (the digest covers the
-module's files, this file and `go version`, so a change builds anew; govc, govmomi's CLI at the same version, is
-built next to it), starts it on 127.0.0.1:PORT in the background and prints the VMWARE_* lines a client needs.
+its hashes) with the `go` on PATH (Go >= 1.26) into <repo>/.cache/vcsim/bin/<digest>/ (tests/gobuild.py: the
+digest covers the module's files and this file, so a change builds anew; govc, govmomi's CLI at the same version,
+is built next to it), starts it on 127.0.0.1:PORT in the background and prints the VMWARE_* lines a client needs.
 `down` stops the simulator started on PORT by its PID. Run state lives in <repo>/.cache/vcsim/run (ignored by
 git). See README.md next to this file. `vcsim-gpu` (bash) runs this file with python3.
 """
 import argparse
-import fcntl
-import hashlib
 import os
 import shutil
 import signal
@@ -25,6 +23,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+from tests import gobuild  # noqa: E402  pylint: disable=wrong-import-position
 CACHE = os.environ.get('VCSIM_GPU_CACHE') or os.path.join(REPO, '.cache', 'vcsim')
 GOBUILD = os.path.join(HERE, 'addon')
 PROGRAMS = {'vcsim-gpu': '.', 'govc': './govc'}  # output name -> package of the module in addon/
@@ -42,56 +43,14 @@ def die(msg):
     sys.exit(1)
 
 
-def _go_env():
-    return dict(os.environ, CGO_ENABLED='0', GOFLAGS='-mod=readonly', GOWORK='off')
-
-
-def _go_version():
-    if shutil.which('go') is None:
-        die('go is missing: the simulator is built from the Go module in %s with Go >= 1.26' % GOBUILD)
-    proc = subprocess.run(['go', 'version'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, check=False, env=_go_env())
-    if proc.returncode != 0:
-        die('go version failed:\n%s' % proc.stdout)
-    return proc.stdout.strip()
-
-
-def _digest():
-    digest = hashlib.sha256()
-    digest.update(_go_version().encode() + b'\0')  # a binary another toolchain built is rebuilt
-    for root, dirs, files in os.walk(GOBUILD):
-        dirs.sort()
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            with open(path, 'rb') as handle:
-                digest.update(os.path.relpath(path, GOBUILD).encode() + b'\0' + handle.read())
-    with open(os.path.abspath(__file__), 'rb') as handle:
-        digest.update(handle.read())  # this build logic is part of what is built
-    return digest.hexdigest()[:16]
-
-
 def build():
     """Build (once per source change) the simulator and govc; return the simulator's path (govc is next to it)."""
-    target = os.path.join(CACHE, 'bin', _digest())
-    binary = os.path.join(target, 'vcsim-gpu')
-    if all(os.access(os.path.join(target, name), os.X_OK) for name in PROGRAMS):
-        return binary
-    os.makedirs(os.path.join(CACHE, 'bin'), exist_ok=True)
-    with open(os.path.join(CACHE, 'build.lock'), 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if all(os.access(os.path.join(target, name), os.X_OK) for name in PROGRAMS):
-            return binary
-        staging = target + '.partial'
-        shutil.rmtree(staging, ignore_errors=True)
-        os.makedirs(staging)
-        command = ['go', 'build', '-trimpath', '-o', staging + os.sep] + list(PROGRAMS.values())
-        proc = subprocess.run(command, cwd=GOBUILD, env=_go_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, check=False)
-        if proc.returncode != 0:
-            die('go build failed (%s in %s):\n%s' % (' '.join(command), GOBUILD, proc.stdout))
-        shutil.rmtree(target, ignore_errors=True)
-        os.rename(staging, target)
-    return binary
+    try:
+        target = gobuild.build(GOBUILD, os.path.join(CACHE, 'bin'), PROGRAMS, 'the vSphere simulator and govc',
+                               ldflags='', extra=(gobuild.source_of(os.path.abspath(__file__)),))
+    except RuntimeError as exc:
+        die(str(exc))
+    return os.path.join(target, 'vcsim-gpu')
 
 
 def govc():
