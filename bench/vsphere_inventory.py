@@ -171,7 +171,7 @@ def bench(size, repeat, clusters, extra=False):
               'ours_calls': sum(calls['ours'].values()), 'peer_calls': sum(calls['peer'].values()),
               'ours_calls_after_login': after_login, 'times': times}
     if more:
-        medians, extra_calls = more
+        medians, extra_calls = more[0], more[1]
         result.update({'esxi_hosts_s': round(medians['esxi_hosts'], 3), 'empty_s': round(medians['empty'], 3),
                        'floor_s': round(medians['floor'], 3), 'esxi_hosts_over_ours': round(medians['esxi_hosts'] / ours, 2),
                        'ours_minus_empty_over_floor': round((ours - medians['empty']) / medians['floor'], 2),

@@ -120,6 +120,21 @@ lab_play playbooks/gpu_report.yml -e '{"gpu_report_vcenters": [{"site": "vcenter
   -e gpu_report_title="gpuvirt.core demo lab" -e gpu_report_dest="$report_dir/gpu-report.html" \
   -e gpu_report_markdown_dest="$report_dir/gpu-report.md" > "$lab/report.log" || { cat "$lab/report.log"; exit 1; }
 
+step "5. GPU inventories, as AWX inventory sources read them"
+# gpuvirt.core.vsphere_gpu_hosts and gpuvirt.core.kubernetes_gpu_nodes: credentials from the environment (VMWARE_*,
+# K8S_AUTH_KUBECONFIG), as AWX's credential types inject them; a source that fails to parse fails the demo.
+printf 'plugin: gpuvirt.core.vsphere_gpu_hosts\n' > "$lab/lab.vsphere_gpu_hosts.yml"
+printf 'plugin: gpuvirt.core.kubernetes_gpu_nodes\n' > "$lab/lab.kubernetes_gpu_nodes.yml"
+for source in vsphere_gpu_hosts kubernetes_gpu_nodes; do
+  ANSIBLE_INVENTORY_UNPARSED_FAILED=true ansible-inventory -i "$lab/lab.$source.yml" --graph > "$lab/inventory-$source.txt"
+  if ! grep -q '@gpu_model_' "$lab/inventory-$source.txt"; then
+    echo "demo: gpuvirt.core.$source returned no GPU model group:" >&2
+    cat "$lab/inventory-$source.txt" >&2
+    exit 1
+  fi
+  echo "gpuvirt.core.$source: $(grep -o '@gpu_model_[a-z0-9_]*' "$lab/inventory-$source.txt" | sort -u | tr -d @ | tr '\n' ' ')"
+done
+
 step "summary"
 echo "second run: $(echo "$recap" | wc -l) PLAY RECAP line(s), all changed=0; KVM sysfs writes: run 1 $(cat "$lab/writes-1"), run 2 0"
 sed -n '/^## Summary/,/^## /p' "$report_dir/gpu-report.md" | sed '$d'

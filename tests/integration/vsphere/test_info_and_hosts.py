@@ -200,7 +200,8 @@ def test_an_assignment_policy_change_needs_a_restart_that_host_reboot_gives(sim_
 def test_a_soap_fault_is_one_line_with_its_type_and_the_host(sim_factory, playbook):
     sim = sim_factory(hosts=1, vms=0)
     sim.inject('UpdateGraphicsConfig', 'HostConfigFault', message='graphics manager busy\n  try again later', count=1)
-    failed = playbook(sim, [{'name': 'fault', 'gpuvirt.core.vsphere_host_graphics': {'esxi_hostname': 'DC0_C0_H0', 'default_graphics_type': 'sharedDirect'}}])['fault']
+    task = {'esxi_hostname': 'DC0_C0_H0', 'default_graphics_type': 'sharedDirect'}
+    failed = playbook(sim, [{'name': 'fault', 'gpuvirt.core.vsphere_host_graphics': task}])['fault']
     assert failed['failed'] is True and '\n' not in failed['msg'], failed['msg']
     assert 'update_graphics DC0_C0_H0 failed: HostConfigFault: graphics manager busy try again later' in failed['msg']
     assert failed['state_restored'] is True and 'outcome_unknown' not in failed

@@ -128,7 +128,9 @@ def test_a_failed_task_fails_the_change_and_a_task_without_end_is_an_unknown_out
 
 def guarded_operation():
     from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.connection import VsphereOperation
-    return VsphereOperation(FakeModule(**dict(CONNECTION, timeout=3)))
+    params = dict(CONNECTION)
+    params['timeout'] = 3
+    return VsphereOperation(FakeModule(**params))
 
 
 def test_a_call_without_answer_is_an_unknown_outcome_and_nothing_is_undone_after_it():

@@ -158,14 +158,21 @@ func hostByName(name string) *hostState {
 var _ http.Handler = (*middleware)(nil)
 
 // vmDefaults sets the runtime fields vSphere always sets and vcsim leaves empty: an empty enum in
-// runtime.faultToleranceState / recordReplayState makes pyVmomi fail to read VirtualMachine.runtime [S9
-// VirtualMachineRuntimeInfo: both are required].
+// runtime.faultToleranceState / recordReplayState makes pyVmomi fail to read VirtualMachine.runtime and
+// VirtualMachine.summary [S9 VirtualMachineRuntimeInfo: both are required].
 func vmDefaults(vm *simulator.VirtualMachine) {
 	if vm.Runtime.FaultToleranceState == "" {
 		vm.Runtime.FaultToleranceState = types.VirtualMachineFaultToleranceStateNotConfigured
 	}
 	if vm.Runtime.RecordReplayState == "" {
 		vm.Runtime.RecordReplayState = types.VirtualMachineRecordReplayStateInactive
+	}
+	// summary.runtime is a second copy (VirtualMachineSummary.runtime): vmware.vmware's modules read it
+	if vm.Summary.Runtime.FaultToleranceState == "" {
+		vm.Summary.Runtime.FaultToleranceState = vm.Runtime.FaultToleranceState
+	}
+	if vm.Summary.Runtime.RecordReplayState == "" {
+		vm.Summary.Runtime.RecordReplayState = vm.Runtime.RecordReplayState
 	}
 }
 
