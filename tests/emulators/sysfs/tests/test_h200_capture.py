@@ -1,5 +1,6 @@
 """The emulator against a real machine: ``--gpus h200@0000:00:06.0 --no-iommu`` must reproduce the sysfs of the real
-NVIDIA H200 passed through to a VM, read on 2026-12-04 (../shared/reference/real-gpu-h200.md, h200-capture/sys/):
+NVIDIA H200 passed through to a VM, read on 2026-12-04 (the team's reference real-gpu-h200.md and its h200-capture/sys/;
+the two files this test reads are kept next to it in h200-capture/, so the test needs nothing outside the repository):
 the device directory entry by entry with its modes and sizes, the attribute values, the links, the uevent, the
 identity bytes of the config space, the nvidia driver directory, no IOMMU groups and no mdev_bus.
 """
@@ -11,8 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-CAPTURE = os.path.join(os.path.dirname(REPO), 'shared', 'reference', 'h200-capture', 'sys')
+CAPTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'h200-capture')
 ADDRESS = '0000:00:06.0'
 # values the platform assigns, not the GPU: the interrupt line, the (redacted) serial number
 PLATFORM = ('irq', 'serial_number')
@@ -48,7 +48,7 @@ def h200(emulator):
 
 
 def test_device_directory_matches_the_capture(h200):
-    captured = sections(os.path.join(CAPTURE, 'dev-%s.txt' % ADDRESS))
+    captured = sections(os.path.join(CAPTURE, 'dev-%s.txt' % ADDRESS.replace(':', '_')))
     real = listing(captured['ls -la /sys/bus/pci/devices/%s' % ADDRESS])
     dev = os.path.join(h200.sys, 'bus/pci/devices', ADDRESS)
     emulated = {}
@@ -66,7 +66,7 @@ def test_device_directory_matches_the_capture(h200):
 
 
 def test_attribute_values_match_the_capture(h200):
-    captured = sections(os.path.join(CAPTURE, 'dev-%s.txt' % ADDRESS))
+    captured = sections(os.path.join(CAPTURE, 'dev-%s.txt' % ADDRESS.replace(':', '_')))
     dev = os.path.join(h200.sys, 'bus/pci/devices', ADDRESS)
     values = dict(line.rstrip('|').split('=', 1) for line in captured['attributes'] if '=' in line)
     assert len(values) > 20
@@ -85,7 +85,7 @@ def test_attribute_values_match_the_capture(h200):
 
 
 def test_config_identity_and_driver_directory(h200):
-    captured = sections(os.path.join(CAPTURE, 'dev-%s.txt' % ADDRESS))
+    captured = sections(os.path.join(CAPTURE, 'dev-%s.txt' % ADDRESS.replace(':', '_')))
     real = bytes(int(b, 16) for line in captured['config (hex, first 256 bytes)'][:3] for b in line.split())
     with open(os.path.join(h200.sys, 'bus/pci/devices', ADDRESS, 'config'), 'rb') as handle:
         emulated = handle.read(48)
