@@ -30,6 +30,7 @@ __metaclass__ = type
 import difflib
 import re
 
+from ansible_collections.gpuvirt.core.plugins.module_utils.pci import NVIDIA_VENDOR_ID
 from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu.names import (
     SERIES,
     VgpuError,
@@ -39,7 +40,6 @@ from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu.names import (
     split_spelling,
 )
 
-NVIDIA_VENDOR_ID = 0x10DE
 # The pre-Blackwell cap, kept for callers; the per-architecture value is GpuModel.max_vgpus.
 MAX_VGPUS_PER_GPU = 32
 LEGACY_DRIVER_PREFIX = 'GRID'

@@ -4,40 +4,9 @@ import os
 
 import pytest
 
-from ansible_collections.gpuvirt.core.plugins.module_utils import plan
 from ansible_collections.gpuvirt.core.plugins.module_utils.operations.host_gpu_info import HostGpuInfo
 from ansible_collections.gpuvirt.core.plugins.module_utils.operations.host_vgpu import HostVgpu
-
-
-class Exit(Exception):
-    pass
-
-
-class FakeModule(object):
-    def __init__(self, **params):
-        self.params = params
-        self.check_mode = False
-        self._diff = False
-        self.result = None
-        self.failed = None
-
-    def exit_json(self, **result):
-        self.result = result
-        raise Exit()
-
-    def fail_json(self, **result):
-        self.failed = result
-        raise Exit()
-
-    def warn(self, text):
-        pass
-
-
-def run(operation, **params):
-    module = FakeModule(**params)
-    with pytest.raises(Exit):
-        plan.run(module, operation)
-    return module
+from tests.unit.fake_module import run
 
 
 def test_info_reads_only_result_keys(tmp_path):

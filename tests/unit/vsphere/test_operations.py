@@ -11,42 +11,12 @@ from ansible_collections.gpuvirt.core.plugins.module_utils.operations.vsphere_ho
 from ansible_collections.gpuvirt.core.plugins.module_utils.operations.vsphere_vm_class import VsphereVmClass
 from ansible_collections.gpuvirt.core.plugins.module_utils.operations.vsphere_vm_gpu import VsphereVmGpu
 from ansible_collections.gpuvirt.core.plugins.module_utils.vsphere.connection import VsphereError, wait_for_task
+from tests.unit.fake_module import FakeModule, run
 
 # Port 1 on 127.0.0.1: a connection attempt would fail with "cannot reach"; the refusals below come before it.
 CONNECTION = dict(hostname='127.0.0.1', username='u', password='p', port=1, validate_certs=False, timeout=600)
 SCOPE = dict(datacenter=None, cluster='c', esxi_hostname=None)
 MAINTENANCE = dict(evacuate='none', maintenance_timeout=600, reboot_timeout=1800)
-
-
-class Exit(Exception):
-    pass
-
-
-class FakeModule(object):
-    def __init__(self, **params):
-        self.params = params
-        self.check_mode = False
-        self._diff = False
-        self.result = None
-        self.failed = None
-
-    def exit_json(self, **result):
-        self.result = result
-        raise Exit()
-
-    def fail_json(self, **result):
-        self.failed = result
-        raise Exit()
-
-    def warn(self, text):
-        pass
-
-
-def run(operation, **params):
-    module = FakeModule(**params)
-    with pytest.raises(Exit):
-        plan.run(module, operation)
-    return module
 
 
 @pytest.mark.parametrize('operation, params, words', [
