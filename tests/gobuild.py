@@ -9,6 +9,7 @@ reused. Builds go to a staging folder renamed into place, under a file lock: con
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,16 @@ def digest(gobuild, extra=()):
             with open(os.path.join(root, name), 'rb') as stream:
                 sha.update(os.path.relpath(os.path.join(root, name), gobuild).encode() + b'\0' + stream.read())
     return sha.hexdigest()[:16]
+
+
+def pinned(gomod_dir, module):
+    """The version ``<gomod_dir>/go.mod`` requires for ``module`` (``k8s.io/kubernetes`` -> ``v1.37.2``), read from the
+    file, not from the network; RuntimeError when it is not pinned there."""
+    with open(os.path.join(gomod_dir, 'go.mod')) as stream:
+        found = re.search(r'^\s*(?:require\s+)?%s\s+(v\S+)' % re.escape(module), stream.read(), re.M)
+    if not found:
+        raise RuntimeError('%s/go.mod does not require %s' % (gomod_dir, module))
+    return found.group(1)
 
 
 def source_of(path):

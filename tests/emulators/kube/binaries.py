@@ -5,7 +5,6 @@
 builds anew) and returns that directory; later calls reuse it. ``python -m tests.emulators.kube.binaries`` prints it.
 """
 import os
-import re
 import sys
 
 from tests import gobuild
@@ -23,20 +22,11 @@ PROGRAMS = {  # output name -> Go package
 }
 
 
-def pinned(module):
-    """The version go.mod requires for ``module`` (e.g. ``k8s.io/kubernetes`` -> ``v1.37.2``)."""
-    with open(os.path.join(GOBUILD, 'go.mod')) as stream:
-        match = re.search(r'^\s*%s (v\S+)' % re.escape(module), stream.read(), re.M)
-    if not match:
-        raise RuntimeError('%s is not pinned in %s/go.mod' % (module, GOBUILD))
-    return match.group(1)
-
-
 def ldflags():
     """The version stamps upstream's own builds set (hack/lib/version.sh, helm's Makefile)."""
-    kube = pinned('k8s.io/kubernetes')
+    kube = gobuild.pinned(GOBUILD, 'k8s.io/kubernetes')
     major, minor = kube.lstrip('v').split('.')[:2]
-    helm = pinned('helm.sh/helm/v3')
+    helm = gobuild.pinned(GOBUILD, 'helm.sh/helm/v3')
     flags = ['-s', '-w']
     for package in ('k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'):
         flags += ['-X', '%s.gitVersion=%s' % (package, kube), '-X', '%s.gitMajor=%s' % (package, major),

@@ -19,13 +19,14 @@ import copy
 import fcntl
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 import time
 
 import yaml
+
+from tests import gobuild
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
@@ -167,24 +168,13 @@ def inputs_hash():
 
 def module_version(directory, module):
     """The version of ``module`` that ``<directory>/go.mod`` requires (read from the file, not from the network)."""
-    with open(os.path.join(HERE, directory, 'go.mod')) as handle:
-        text = handle.read()
-    found = re.search(r'^\s*(?:require\s+)?%s\s+(v\S+)' % re.escape(module), text, re.M)
-    if not found:
-        raise RuntimeError('%s/go.mod does not require %s' % (directory, module))
-    return found.group(1)
+    return gobuild.pinned(os.path.join(HERE, directory), module)
 
 
 def _controller_gen(cache_dir):
-    key = _digest(['tool/go.mod', 'tool/go.sum'])
-    binary = os.path.join(cache_dir, 'bin', 'controller-gen-%s' % key)
-    if not os.path.exists(binary):
-        os.makedirs(os.path.dirname(binary), exist_ok=True)
-        partial = binary + '.partial'
-        _run(['go', 'build', '-trimpath', '-o', partial, 'sigs.k8s.io/controller-tools/cmd/controller-gen'],
-             TOOL_DIR, 'go build controller-gen')
-        os.rename(partial, binary)
-    return binary
+    folder = gobuild.build(TOOL_DIR, os.path.join(cache_dir, 'bin', 'controller-gen'),
+                           {'controller-gen': 'sigs.k8s.io/controller-tools/cmd/controller-gen'}, 'controller-gen')
+    return os.path.join(folder, 'controller-gen')
 
 
 def _generate_dir(binary, directory, options, paths, out):
