@@ -232,10 +232,9 @@ class ApplyError(GpuvirtError):
 class Outcome(object):
     """What :func:`execute` did: the plan, whether anything changed, and the changes applied."""
 
-    def __init__(self, plan, applied, check_mode):
+    def __init__(self, plan, applied):
         self.plan = plan
         self.applied = applied
-        self.check_mode = check_mode
 
     @property
     def changed(self):
@@ -256,7 +255,7 @@ def execute(plan, check_mode=False):
     (:class:`OutcomeUnknown`) nothing is undone: the request may still be running, and an undo would race it.
     """
     if check_mode or not plan:
-        return Outcome(plan, [], check_mode)
+        return Outcome(plan, [])
     applied = []
     for index, change in enumerate(plan.changes):
         if change.apply is None:
@@ -269,7 +268,7 @@ def execute(plan, check_mode=False):
             still = [c for c in applied if c not in undone]
             raise ApplyError(change, error, still, undone, undo_failed, not_undoable, plan.changes[index + 1:], cause=exc)
         applied.append(change)
-    return Outcome(plan, applied, check_mode)
+    return Outcome(plan, applied)
 
 
 def _rollback(applied):
@@ -395,10 +394,6 @@ def _reread(operation):
     return {'remaining_changes': remaining.describe()}, found, remaining
 
 
-def _changes_made(outcome):
-    return {'changed': outcome.changed, 'changes': outcome.plan.describe()}
-
-
 def perform(module, operation):
     """Everything :func:`run` does but the exit: the result dict, or a :class:`GpuvirtError` / other exception."""
     params = module.params
@@ -431,7 +426,7 @@ def perform(module, operation):
             try:
                 operation.after_apply(current, outcome)
             except GpuvirtError as exc:
-                for key, value in _changes_made(outcome).items():
+                for key, value in outcome.result(diff=False).items():
                     exc.details.setdefault(key, value)
                 if isinstance(exc, OutcomeUnknown):
                     exc.details.update(_reread(operation)[0])
