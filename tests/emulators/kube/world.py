@@ -50,9 +50,21 @@ def load_state(port):
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count):
+    """``count`` distinct ports free on 127.0.0.1 now (all held until every one is picked, so none repeats)."""
+    sockets = []
+    try:
+        while len(sockets) < count:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.bind(('127.0.0.1', 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def port_busy(port):
@@ -75,18 +87,66 @@ def _tail(path, lines=30):
         return ''
 
 
-def _wait(what, check, process, log_path, timeout):
+def _wait(what, check, process, log_path, timeout, also=None):
+    """Poll ``check`` until it is true; fail with the log's tail (and that of ``also``: (name, log)) otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise WorldError('%s exited with %s:\n%s' % (what, process.returncode, _tail(log_path)))
+            raise WorldError('%s exited with %s:\n%s%s' % (what, process.returncode, _tail(log_path), _also(also)))
         try:
             if check():
                 return
         except (OSError, ApiError, ValueError):
             pass
         time.sleep(0.1)
-    raise WorldError('%s was not ready within %d s:\n%s' % (what, timeout, _tail(log_path)))
+    raise WorldError('%s was not ready within %d s:\n%s%s' % (what, timeout, _tail(log_path), _also(also)))
+
+
+def _also(also):
+    if not also:
+        return ''
+    name, log_path = also
+    return '\n--- %s log ---\n%s' % (name, _tail(log_path))
+
+
+def etcd_log(root):
+    return os.path.join(root, 'etcd.log')
+
+
+def _etcd_healthy(client_port):
+    import urllib.request  # pylint: disable=import-outside-toplevel
+    with urllib.request.urlopen('http://127.0.0.1:%d/health' % client_port, timeout=2) as response:
+        return json.loads(response.read()).get('health') == 'true'
+
+
+def _start_etcd(root, bin_dir, processes, attempts=3):
+    """Start etcd and wait until it answers its health check, so the API server never dials a port nobody serves.
+
+    The ports are picked free but released before etcd binds them; if another program takes one in between,
+    etcd exits, and it is started again on fresh ports (``attempts`` times in all).
+    """
+    for attempt in range(1, attempts + 1):
+        client, peer, metrics = free_ports(3)
+        data_dir = os.path.join(root, 'etcd')
+        shutil.rmtree(data_dir, ignore_errors=True)
+        etcd = _spawn([os.path.join(bin_dir, 'etcd'), '--name', 'world', '--data-dir', data_dir,
+                       '--listen-client-urls', 'http://127.0.0.1:%d' % client,
+                       '--advertise-client-urls', 'http://127.0.0.1:%d' % client,
+                       '--listen-peer-urls', 'http://127.0.0.1:%d' % peer,
+                       '--initial-advertise-peer-urls', 'http://127.0.0.1:%d' % peer,
+                       '--initial-cluster', 'world=http://127.0.0.1:%d' % peer,
+                       '--listen-metrics-urls', 'http://127.0.0.1:%d' % metrics,
+                       '--unsafe-no-fsync', '--log-level', 'warn'], etcd_log(root))
+        processes.append(etcd)
+        try:
+            _wait('etcd', lambda port=client: _etcd_healthy(port), etcd, etcd_log(root), 60)
+            return etcd, client
+        except WorldError:
+            processes.remove(etcd)
+            stop_pid(etcd.pid)
+            if attempt == attempts:
+                raise
+    raise AssertionError('unreachable')
 
 
 def write_kubeconfig(path, server, ca_file, token):
@@ -134,17 +194,7 @@ def up(port, kubeconfig, doubles_args, token=None, log=sys.stderr):
              'admin_user': ADMIN_USER, 'controllers_user': CONTROLLERS_USER, 'pids': {}}
     processes = []
     try:
-        etcd_client, etcd_peer = free_port(), free_port()
-        etcd_log = os.path.join(root, 'etcd.log')
-        etcd = _spawn([os.path.join(bin_dir, 'etcd'), '--name', 'world', '--data-dir', os.path.join(root, 'etcd'),
-                       '--listen-client-urls', 'http://127.0.0.1:%d' % etcd_client,
-                       '--advertise-client-urls', 'http://127.0.0.1:%d' % etcd_client,
-                       '--listen-peer-urls', 'http://127.0.0.1:%d' % etcd_peer,
-                       '--initial-advertise-peer-urls', 'http://127.0.0.1:%d' % etcd_peer,
-                       '--initial-cluster', 'world=http://127.0.0.1:%d' % etcd_peer,
-                       '--listen-metrics-urls', 'http://127.0.0.1:%d' % free_port(),
-                       '--unsafe-no-fsync', '--log-level', 'warn'], etcd_log)
-        processes.append(etcd)
+        etcd, etcd_client = _start_etcd(root, bin_dir, processes)
         state['pids']['etcd'] = etcd.pid
         apiserver_log = os.path.join(root, 'kube-apiserver.log')
         apiserver = _spawn([
@@ -168,10 +218,11 @@ def up(port, kubeconfig, doubles_args, token=None, log=sys.stderr):
         _save(state)
         rest = Rest(state['server'], token, paths['ca.crt'])
         # Ready once it serves the namespace its bootstrap controller creates.
-        _wait('kube-apiserver', lambda: rest.get('/api/v1/namespaces/default'), apiserver, apiserver_log, 60)
+        _wait('kube-apiserver', lambda: rest.get('/api/v1/namespaces/default'), apiserver, apiserver_log, 60,
+              also=('etcd', etcd_log(root)))
         write_kubeconfig(kubeconfig, state['server'], paths['ca.crt'], token)
         doubles_log = os.path.join(root, 'doubles.log')
-        control_port, webhook_port = free_port(), free_port()
+        control_port, webhook_port = free_ports(2)
         env = dict(os.environ, GPUVIRT_WORLD_TOKEN=controllers_token)
         doubles = _spawn([sys.executable, '-m', 'tests.emulators.kube.doubles', '--server', state['server'],
                           '--ca', paths['ca.crt'], '--webhook-cert', paths['webhooks.crt'],

@@ -74,6 +74,37 @@ def test_cli_refuses_a_busy_port_and_bad_nodes_and_down_stops_every_process(kube
     assert not os.path.exists(world.directory(port))
 
 
+def test_etcd_is_healthy_before_the_api_server_starts_even_when_its_port_is_taken(tmp_path, monkeypatch):
+    """A port picked free can be taken before etcd binds it (CI once saw kube-apiserver give up dialing an etcd that
+    never listened): etcd is started again on fresh ports, and the API server is only started against a healthy one."""
+    import socket  # pylint: disable=import-outside-toplevel
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    taken.bind(('127.0.0.1', 0))
+    taken.listen(1)
+    picks = []
+    real = world.free_ports
+
+    def first_pick_taken(count):
+        ports = real(count)
+        if count == 3 and not picks:
+            ports[0] = taken.getsockname()[1]  # etcd's client port: another program holds it
+        picks.append(ports)
+        return ports
+
+    monkeypatch.setattr(world, 'free_ports', first_pick_taken)
+    root = str(tmp_path)
+    processes = []
+    try:
+        etcd, client = world._start_etcd(root, binaries.ensure(), processes)  # pylint: disable=protected-access
+        assert len([p for p in picks if len(p) == 3]) == 2 and client == picks[1][0]
+        assert processes == [etcd] and world._etcd_healthy(client)  # pylint: disable=protected-access
+        assert 'address already in use' in open(world.etcd_log(root)).read()
+    finally:
+        for process in processes:
+            world.stop_pid(process.pid)
+        taken.close()
+
+
 # -- the real API server's schema checks ---------------------------------------------------------------------------
 def test_unknown_and_mistyped_fields_are_refused_or_pruned_by_the_real_schema(kube):
     rest = kube.control._rest()  # pylint: disable=protected-access
