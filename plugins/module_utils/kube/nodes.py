@@ -18,7 +18,7 @@ import time
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import vgpu
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube import gpus
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError, WaitError
 
 NODES_PATH = '/api/v1/nodes'
 # a Kubernetes label value: at most 63 characters, alphanumerics with "-", "_", "." inside
@@ -154,8 +154,7 @@ def wait_ready(list_nodes, targets, timeout, sleep=1.0, clock=time.monotonic, pa
 
     Fails fast when vgpu-device-manager reports ``failed`` (only believed once the node showed another state,
     when it was already failed before this run's change), and on timeout reports each node's state labels.
-    Returns the last node objects by name. Its PlanErrors are pure verdicts; the operation (after the writes) reports
-    them as a WaitError.
+    Returns the last node objects by name; raises WaitError (the writes went in, the wait failed).
     """
     deadline = clock() + timeout
     trust = dict((name, spec[2]) for name, spec in targets.items())
@@ -165,12 +164,12 @@ def wait_ready(list_nodes, targets, timeout, sleep=1.0, clock=time.monotonic, pa
         for name, (workload, config, _trust) in sorted(targets.items()):
             node = by_name.get(name)
             if node is None:
-                raise PlanError('node %s disappeared while waiting for it' % name)
+                raise WaitError('node %s disappeared while waiting for it' % name)
             state = readiness(node, workload, config, trust_failed=trust[name])
             if gpus.labels(node).get(gpus.VGPU_STATE_LABEL) != 'failed':
                 trust[name] = True
             if state == 'failed':
-                raise PlanError('vGPU Device Manager could not apply vGPU config %s on node %s '
+                raise WaitError('vGPU Device Manager could not apply vGPU config %s on node %s '
                                 '(nvidia.com/vgpu.config.state=failed); check that the node\'s GPUs offer it and that no VM '
                                 'uses a vGPU there. State: %s' % (config or 'default', name, describe_state(node)), node=name)
             if state != 'ready':
@@ -178,7 +177,7 @@ def wait_ready(list_nodes, targets, timeout, sleep=1.0, clock=time.monotonic, pa
         if not pending:
             return by_name
         if clock() >= deadline:
-            raise PlanError('timed out after %ds waiting for the GPU Operator on %d node(s): %s'
+            raise WaitError('timed out after %ds waiting for the GPU Operator on %d node(s): %s'
                             % (timeout, len(pending), '; '.join(describe_state(n) for n in pending)),
                             waiting_nodes=[n['metadata']['name'] for n in pending])
         pause(sleep)

@@ -115,8 +115,9 @@ class K8sGpuNode(KubeOperation):
         written = {'changed': outcome.changed, 'changes': outcome.plan.describe(), 'nodes_changed': list(self.written)}
         try:
             self.final = wait_ready(self.list_nodes, targets, params['wait_timeout'], params['wait_sleep'])
-        except PlanError as exc:  # the labels were written (or were already right); only the wait failed
-            raise WaitError(exc.msg, **dict(exc.details, **written))
+        except WaitError as exc:  # the labels were written (or were already right); only the wait failed
+            exc.details = dict(exc.details, **written)
+            raise
         except (KubeError, KubeConfigError) as exc:  # the API server went away after the writes
             names = [n['metadata']['name'] for n in nodes]
             raise OutcomeUnknown(

@@ -5,7 +5,7 @@ Facts: gpu-virtualization-facts.md §5 (labels, resource names [S8]), §6 (KubeV
 import pytest
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.kube import gpus, kubevirt, licensing, nodes
-from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError
+from ansible_collections.gpuvirt.core.plugins.module_utils.plan import PlanError, WaitError
 
 
 def node(name, labels=None, allocatable=None):
@@ -132,7 +132,7 @@ def test_readiness():
 def test_wait_times_out_naming_the_state():
     ticks = iter(range(100))
     pending = node('gpu-1', {'nvidia.com/vgpu.config.state': 'pending', 'nvidia.com/vgpu.config': 'A10-4Q'})
-    with pytest.raises(PlanError) as failure:
+    with pytest.raises(WaitError) as failure:
         nodes.wait_ready(lambda: [pending], {'gpu-1': ('vm-vgpu', 'A10-4Q', True)}, timeout=3,
                          clock=lambda: next(ticks), pause=lambda s: None)
     assert 'timed out after 3s' in failure.value.msg and 'nvidia.com/vgpu.config.state=pending' in failure.value.msg
