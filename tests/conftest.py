@@ -6,8 +6,13 @@ The collection is imported as ``ansible_collections.gpuvirt.core``; ``make`` lin
 
 A skipped test hides a broken set-up (an emulator that did not start, a missing tool), so any skip or xfail
 fails the session.
+
+The test worlds run as processes of their own (a new session each, so a terminal's Ctrl-C does not reach them):
+pytest stops them in fixture teardown. A SIGTERM or SIGHUP (a CI job cancelled, ``timeout``, a closed terminal)
+is turned into the KeyboardInterrupt pytest tears its fixtures down on, so the worlds are stopped then too.
 """
 import os
+import signal
 import sys
 
 import pytest
@@ -29,6 +34,16 @@ def _link_collection():
 
 
 _link_collection()
+
+
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt('pytest received %s' % signal.Signals(signum).name)
+
+
+def pytest_configure(config):  # pylint: disable=unused-argument
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) in (signal.SIG_DFL, None):
+            signal.signal(signum, _interrupt)
 
 
 def pytest_sessionfinish(session, exitstatus):
