@@ -37,7 +37,7 @@ def _pytest(tmp_path, source, env=None):
 
 
 def test_a_skip_fails_the_session(tmp_path):
-    inner = _pytest(tmp_path, 'import pytest\n\ndef test_skipped():\n    pytest.skip("no emulator")\n')
+    inner = _pytest(tmp_path, 'import pytest\n\ndef test_skipped():\n    pytest.skip("no emulator")\n')  # ok-skip: the skip under test
     output = inner.communicate(timeout=120)[0]
     assert inner.returncode == 1, output
     assert '1 test(s) skipped or xfailed' in output
