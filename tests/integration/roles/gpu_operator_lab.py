@@ -16,7 +16,8 @@ import yaml
 
 from tests.emulators import charts
 from tests.emulators.kube import EmulatorControl, binaries, crds
-from tests.integration.worlds.kube import free_port, start_emulator, stop_emulator
+from tests.integration.worlds import free_port
+from tests.integration.worlds.kube import start_emulator, stop_emulator
 from tests.integration.kubeapi import Client
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))

@@ -15,7 +15,7 @@ import pytest
 
 from tests.emulators.kube import EmulatorControl, binaries
 from tests.integration.kubeapi import Client
-from tests.integration.worlds import free_port
+from tests.integration.worlds import start_on_a_free_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DEFAULT_NODES = 'gpu-1:a10:2,gpu-2:l40s:1,cpu-1'
@@ -54,15 +54,15 @@ class Emulator(object):
 
 
 def start_emulator(directory, nodes=DEFAULT_NODES, extra=()):
-    port = free_port()
-    kubeconfig = os.path.join(str(directory), 'kubeconfig-%d' % port)
-    command = [sys.executable, '-m', 'tests.emulators.kube', 'up', '--port', str(port), '--kubeconfig', kubeconfig,
-               '--nodes', nodes] + list(extra)
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1800, check=False)
-    if result.returncode != 0:
-        raise RuntimeError('kube emulator did not start: %s%s' % (result.stdout, result.stderr))
-    assert 'KUBECONFIG=%s' % kubeconfig in result.stdout
-    return Emulator(port, kubeconfig)
+    def start(port):
+        kubeconfig = os.path.join(str(directory), 'kubeconfig-%d' % port)
+        command = [sys.executable, '-m', 'tests.emulators.kube', 'up', '--port', str(port), '--kubeconfig', kubeconfig,
+                   '--nodes', nodes] + list(extra)
+        result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1800, check=False)
+        if result.returncode == 0:
+            assert 'KUBECONFIG=%s' % kubeconfig in result.stdout
+        return result.returncode, result.stdout + result.stderr, (port, kubeconfig)
+    return Emulator(*start_on_a_free_port(start, 'kube emulator'))
 
 
 def stop_emulator(emulator):

@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from tests.integration.worlds import free_port
+from tests.integration.worlds import start_on_a_free_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VCSIM_GPU = os.path.join(REPO, 'tests', 'emulators', 'vcsim', 'vcsim-gpu')
@@ -151,13 +151,13 @@ class Sim(object):
 
 
 def start_sim(**options):
-    port = free_port()
-    command = [VCSIM_GPU, 'up', '--port', str(port)]
-    for key, value in options.items():
-        command += ['--' + key.replace('_', '-'), str(value)]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
-    if result.returncode != 0:
-        raise RuntimeError('vcsim-gpu did not start: %s%s' % (result.stdout, result.stderr))
+    def start(port):
+        command = [VCSIM_GPU, 'up', '--port', str(port)]
+        for key, value in options.items():
+            command += ['--' + key.replace('_', '-'), str(value)]
+        result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+        return result.returncode, result.stdout + result.stderr, result
+    result = start_on_a_free_port(start, 'vcsim-gpu')
     env = dict(line.split('=', 1) for line in result.stdout.splitlines() if '=' in line)
     for key in ('VMWARE_HOST', 'VMWARE_PORT', 'VMWARE_USER', 'VMWARE_PASSWORD', 'VMWARE_VALIDATE_CERTS'):
         assert key in env, 'vcsim-gpu up did not print %s: %s' % (key, result.stdout)

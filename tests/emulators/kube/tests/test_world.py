@@ -12,7 +12,8 @@ import pytest
 
 from tests.emulators.kube import binaries, world
 from tests.emulators.kube.rest import ApiError
-from tests.integration.worlds.kube import REPO, free_port, get_json, kubectl
+from tests.integration.worlds import free_port
+from tests.integration.worlds.kube import REPO, get_json, kubectl
 
 KV_PATH = '/apis/kubevirt.io/v1/namespaces/kubevirt/kubevirts/kubevirt'
 
