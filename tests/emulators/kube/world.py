@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-from . import binaries, pki
+from . import pki
 from .rest import ApiError, Rest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -171,6 +171,7 @@ def up(port, kubeconfig, doubles_args, token=None, log=sys.stderr):
     if port_busy(port):
         raise WorldError('something already answers on 127.0.0.1:%d; run "down --port %d" first' % (port, port))
     started = time.monotonic()
+    from . import binaries  # pylint: disable=import-outside-toplevel  # here, so `python -m ...binaries` runs it once
     bin_dir = binaries.ensure(log=log)
     root = directory(port)
     if os.path.exists(root):
