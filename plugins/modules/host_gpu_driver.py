@@ -55,7 +55,9 @@ options:
     default: false
   persist_method:
     description:
-      - C(driverctl) writes one override file per address (read by driverctl's udev rule at boot).
+      - C(driverctl) writes one override file per address (read by driverctl's udev rule at boot); when the host has
+        no such rule (C(05-driverctl.rules), from the driverctl package), the module still writes them
+        and warns that nothing will read them.
       - C(modprobe) writes C(options vfio-pci ids=...) and softdeps to C(host_root/etc/modprobe.d/gpuvirt-vfio.conf); it binds
         every device with those PCI ids, and needs an initramfs update on most distributions.
     type: str

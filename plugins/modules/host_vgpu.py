@@ -69,6 +69,8 @@ options:
         written by hand or by other tools, C(start=manual) included), because a stale definition would recreate an
         unwanted vGPU at boot or fail there. The deletions are listed in the plan and diff like any other change.
       - Vendor-specific VFIO vGPUs cannot be persisted by mdevctl; the module warns.
+      - The definitions are started at boot by mdevctl's udev rule (C(60-mdevctl.rules)); when the host has none (the
+        mdevctl package is not installed), the module still writes them and warns that nothing will start them.
     type: bool
     default: false
   mixed_size:

@@ -21,7 +21,7 @@ import os
 
 from ansible_collections.gpuvirt.core.plugins.module_utils import plan as spine
 from ansible_collections.gpuvirt.core.plugins.module_utils.pci import hex_id, normalize_address
-from ansible_collections.gpuvirt.core.plugins.module_utils.host import layout
+from ansible_collections.gpuvirt.core.plugins.module_utils.host import boot_tools, layout
 from ansible_collections.gpuvirt.core.plugins.module_utils.host.sysfs import HostRoot
 
 DRIVERCTL_DIR = 'etc/driverctl.d'
@@ -179,6 +179,9 @@ def _done(fn, target):
 
 def _persist(host, plan, functions, target, method):
     if method == 'driverctl':
+        warning = target == 'vfio-pci' and boot_tools.missing_warning(host, 'driverctl')
+        if warning:
+            plan.warnings.append(warning)
         for fn, _gpu in functions:
             path = host.path(DRIVERCTL_DIR, 'pci-%s' % fn.address)
             current = HostRoot.read(path)

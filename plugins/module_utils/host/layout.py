@@ -21,7 +21,7 @@ import uuid as uuidlib
 
 from ansible_collections.gpuvirt.core.plugins.module_utils.plan import OutcomeUnknown, Plan, PlanError
 from ansible_collections.gpuvirt.core.plugins.module_utils.pci import normalize_address
-from ansible_collections.gpuvirt.core.plugins.module_utils.host import vdm_config
+from ansible_collections.gpuvirt.core.plugins.module_utils.host import boot_tools, vdm_config
 from ansible_collections.gpuvirt.core.plugins.module_utils.host.inventory import HostRoot, parse_creatable, short_name
 from ansible_collections.gpuvirt.core.plugins.module_utils.host.sysfs import SysfsWriteTimeout
 from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu import VgpuError, check_fit, gpu_models, parse
@@ -306,6 +306,7 @@ class LayoutPlanner(object):
         """Define (``start: auto``) every final vGPU of ``gpus`` when ``persist``; always drop definitions of vGPUs that
         no longer exist on those GPUs' parents, so no stale definition is left behind."""
         base = self.host.path(MDEVCTL_DIR)
+        defined = False
         for gpu in gpus:
             if gpu.backend != 'mdev':
                 if self.persist and gpu.backend == 'vendor_vfio':
@@ -326,6 +327,7 @@ class LayoutPlanner(object):
             if gpu.sriov_capable:
                 self.plan.warnings.append('persist: the mdevctl definitions on GPU %s are on VFs: they only start at boot '
                                           'once sriov-manage has enabled the VFs again' % gpu.address)
+            defined = defined or bool(wanted)
             for (parent, vid), type_id in sorted(wanted.items()):
                 path = os.path.join(base, parent, vid)
                 current = _read_json(path)
@@ -333,6 +335,9 @@ class LayoutPlanner(object):
                     continue
                 attrs = current.get('attrs', []) if isinstance(current, dict) else []
                 self._define(path, parent, vid, {'mdev_type': type_id, 'start': 'auto', 'attrs': attrs}, current)
+        warning = defined and boot_tools.missing_warning(self.host, 'mdevctl')
+        if warning:
+            self.plan.warnings.append(warning)
 
     def _define(self, path, parent, vid, content, previous):
         def apply():

@@ -12,7 +12,9 @@
     python -m tests.emulators.sysfs umount ROOT
 
 ``mount`` builds a host root at ROOT (``sys/`` = the FUSE filesystem, ``usr/lib/nvidia/sriov-manage``, an empty
-``etc/mdevctl.d``, ``proc/cmdline``), starts the filesystem daemon and returns once it is mounted. The daemon's
+``etc/mdevctl.d``, ``proc/cmdline``, and the udev rules of the mdevctl and driverctl packages in
+``usr/lib/udev/rules.d``, as on a host set up for vGPU; a test removes one to model a host without that package),
+starts the filesystem daemon and returns once it is mounted. The daemon's
 PID, log and control socket live in ``ROOT/.sysfs-emulator/``; ``umount`` unmounts and stops that PID only.
 """
 
@@ -26,6 +28,7 @@ import sys
 import time
 
 STATE_DIR = '.sysfs-emulator'
+UDEV_RULES = (('mdevctl', '60-mdevctl.rules'), ('driverctl', '05-driverctl.rules'))  # names as Debian and RHEL install them
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 CMDLINE = 'BOOT_IMAGE=/boot/vmlinuz-6.8.0-45-generic root=UUID=5f0c6c1e-6f1e-4a0e-9d53-0c3f8d0b9a11 ro intel_iommu=on iommu=pt\n'
 # the captured VM (kernel 6.18): no IOMMU parameter on the command line
@@ -83,8 +86,11 @@ def request(root, payload, timeout=30):
 def _prepare_root(root, sysfs):
     for sub in ('sys', 'etc/mdevctl.d', 'usr/lib/mdevctl/scripts.d/callouts', 'usr/lib/mdevctl/scripts.d/notifiers',
                 'etc/mdevctl.d/scripts.d/callouts', 'etc/mdevctl.d/scripts.d/notifiers', 'usr/lib/nvidia', 'proc',
-                'etc/modprobe.d', 'run', STATE_DIR):
+                'etc/modprobe.d', 'run', 'usr/lib/udev/rules.d', STATE_DIR):
         os.makedirs(os.path.join(root, sub), exist_ok=True)
+    for package, rule in UDEV_RULES:
+        with open(os.path.join(root, 'usr/lib/udev/rules.d', rule), 'w') as handle:
+            handle.write('# sysfs emulator: stands for the udev rule the %s package installs (nothing runs it here)\n' % package)
     with open(os.path.join(root, 'proc', 'cmdline'), 'w') as handle:
         handle.write(CMDLINE)
     script = os.path.join(root, 'usr', 'lib', 'nvidia', 'sriov-manage')

@@ -98,6 +98,7 @@ def test_driver_vfio_and_back(emulator, playbook):
     assert check['vfio']['changed'] is True and emu.writes() == []
     run = playbook([task('host_gpu_driver', 'vfio', host_root=root, devices=[gpu], driver='vfio-pci', persist=True)])
     assert run.rc == 0, run.stdout
+    assert not [w for w in run['vfio'].get('warnings', []) if 'driverctl is not installed' in w]
     assert sorted((d['address'], d['driver'], d['driver_override']) for d in run['vfio']['devices']) == [
         (gpu, 'vfio-pci', 'vfio-pci'), (audio, 'vfio-pci', 'vfio-pci')]
     for address in (gpu, audio):
@@ -120,6 +121,18 @@ def test_driver_vfio_and_back(emulator, playbook):
     assert sorted((d['address'], d['driver'], d['driver_override']) for d in back['back']['devices']) == [
         (gpu, 'nvidia', None), (audio, 'snd_hda_intel', None)]
     assert not os.path.exists(os.path.join(root, 'etc/driverctl.d/pci-%s' % gpu))
+
+
+def test_driverctl_persist_on_a_host_without_driverctl_warns(emulator, playbook):
+    emu = emulator('t4:1')
+    os.unlink(os.path.join(emu.root, 'usr/lib/udev/rules.d/05-driverctl.rules'))
+    run = playbook([task('host_gpu_driver', 'vfio', host_root=emu.root, devices=[addr(0)], driver='vfio-pci', persist=True)])
+    assert run.rc == 0, run.stdout
+    warnings = [w for w in run['vfio'].get('warnings', []) if 'driverctl is not installed' in w]
+    assert len(warnings) == 1 and '05-driverctl.rules' in warnings[0] and 'vfio-pci at boot' in warnings[0]
+    assert os.path.exists(os.path.join(emu.root, 'etc/driverctl.d/pci-%s' % addr(0)))
+    back = playbook([task('host_gpu_driver', 'back', host_root=emu.root, devices=[addr(0)], driver='nvidia', persist=True)])
+    assert back.rc == 0 and not [w for w in back['back'].get('warnings', []) if 'driverctl' in w]
 
 
 def test_driver_refusals_and_undo(emulator, playbook):

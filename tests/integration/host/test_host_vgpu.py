@@ -254,6 +254,7 @@ def test_persist_with_real_mdevctl(emulator, playbook, gpus, gpu_type, count, sr
 
     run = playbook([vgpu_task('persist', host_root=root, vgpu_type=gpu_type, count=count, persist=True)])
     assert run.rc == 0, run.stdout
+    assert not [w for w in run['persist'].get('warnings', []) if 'mdevctl is not installed' in w]
     layout = emu.layout()[addr(0)]
     assert defined() == dict((vid, (vid_parent, vtype, 'auto')) for (vid, vtype), vid_parent in
                              zip(layout, [v['parent'] for v in sorted(run['persist']['gpus'][0]['vgpus'], key=lambda v: v['id'])]))
@@ -267,6 +268,22 @@ def test_persist_with_real_mdevctl(emulator, playbook, gpus, gpu_type, count, sr
     assert set(now) == set(vgpu_ids(emu.layout()[addr(0)])) and len(now) == 1
     gone = playbook([vgpu_task('absent', host_root=root, state='absent')])
     assert gone.rc == 0 and defined() == {}
+
+
+def test_persist_on_a_host_without_mdevctl_warns_that_nothing_starts_the_definitions(emulator, playbook):
+    """The definitions are written all the same (mdevctl can be installed later), and the warning says what is
+    missing; check mode and a rerun warn too, as the host still lacks it."""
+    emu = emulator('a10:1')
+    os.unlink(os.path.join(emu.root, 'usr/lib/udev/rules.d/60-mdevctl.rules'))
+    emu.sriov_manage('-e', 'ALL')
+    for check in (True, False, False):
+        run = playbook([vgpu_task('persist', host_root=emu.root, vgpu_type='A10-4Q', count=2, persist=True)], check=check)
+        assert run.rc == 0, run.stdout
+        warnings = [w for w in run['persist'].get('warnings', []) if 'mdevctl is not installed' in w]
+        assert len(warnings) == 1 and '60-mdevctl.rules' in warnings[0] and 'install the mdevctl package' in warnings[0]
+    assert len(os.listdir(os.path.join(emu.root, 'etc/mdevctl.d'))) == 3  # scripts.d and the two VFs' parents
+    unpersisted = playbook([vgpu_task('plain', host_root=emu.root, vgpu_type='A10-4Q', count=2)])
+    assert not [w for w in unpersisted['plain'].get('warnings', []) if 'mdevctl' in w]
 
 
 def test_vendor_vfio_persist_warns(emulator, playbook):
