@@ -364,8 +364,10 @@ def _qc(q_counts, c_counts):
     return {'Q': q_counts, 'C': c_counts}
 
 
-# product_names: "NVIDIA H200" is a real capture (reference real-gpu-h200.md); the others are the Product Name
-# strings nvidia-smi commonly prints for these boards [UNVERIFIED: no capture in the project]. pci_name: pci.ids.
+# product_names: the names NVIDIA's driver gives each device id (and subsystem id) in its table of supported GPUs
+# [S15], the name nvidia-smi prints as Product Name ("NVIDIA H200" also a real capture, reference real-gpu-h200.md).
+# Not in that table (it lists Turing and later): the Volta and Maxwell rows, whose names are the strings nvidia-smi
+# commonly prints [UNVERIFIED: no capture in the project], and the RTX PRO 4500 (2c3a). pci_name: pci.ids.
 _HOPPER_80 = dict(compute_slices=7, memory_slices=8)
 _S4 = '[S4 config-example] type names and counts'
 _PCI = 'pci.ids 2026.08.22'
@@ -379,7 +381,7 @@ _TABLE = (
     GpuModel('A16', 'NVIDIA A16 (4 x 16GB GPUs per board)', (0x25B6,), 16, 'Ampere', _graphics(_Q16, _C16), gpus_per_board=4,
              subsystem_ids=(0x14A9,), product_names=('NVIDIA A16',), pci_name='GA107GL [A2 / A16]',
              source='[S4 config-example] A16 counts per GPU; reference section 4 (4 GPUs per board, device 25b6 shared with A2); '
-                    'subsystem 14a9 [UNVERIFIED: no source at hand, not in pci.ids]'),
+                    '[S15] 25b6 subsystem 10de:14a9 "NVIDIA A16", 10de:157e "NVIDIA A2"'),
     GpuModel('A10', 'NVIDIA A10 24GB PCIe', (0x2236,), 24, 'Ampere', _graphics(_Q24, _C24), product_names=('NVIDIA A10',), pci_name='GA102GL [A10]',
              source='[S4 config-example] counts and device-filter 0x223610DE; decimal 8758'),
     GpuModel('L4', 'NVIDIA L4 24GB PCIe', (0x27B8,), 24, 'Ada', _graphics(_Q24, _C24), product_names=('NVIDIA L4',), pci_name='AD104GL [L4]',
@@ -423,22 +425,25 @@ _TABLE = (
              aliases=('A100 40GB', 'A100 PCIe 40GB'), product_names=('NVIDIA A100-PCIE-40GB',), pci_name='GA100 [A100 PCIe 40GB]',
              source='[S4 config-example] A100 counts, device-filter 0x20F110DE; decimal 8433'),
     GpuModel('A100X', 'NVIDIA A100 40GB SXM4', (0x20B0,), 40, 'Ampere', {'C': _C_A100_40}, mig=_MIG_A100_40, compute_slices=7, memory_slices=8,
-             aliases=('A100 SXM4 40GB',), product_names=('NVIDIA A100-SXM4-40GB',), pci_name='GA100 [A100 SXM4 40GB]',
+             aliases=('A100 SXM4 40GB',), product_names=('NVIDIA A100-SXM4-40GB', 'NVIDIA A100-PG509-200'), pci_name='GA100 [A100 SXM4 40GB]',
              source='[S4 config-example] A100X counts, device-filter 0x20B010DE; reference section 4 (SXM4 20b0 = "A100X")'),
     GpuModel('A100D', 'NVIDIA A100 80GB PCIe', (0x20B5, 0x20B8), 80, 'Ampere', {'C': _C_A100_80}, mig=_MIG_80, compute_slices=7, memory_slices=8,
              aliases=('A100 80GB', 'A100 PCIe 80GB'), product_names=('NVIDIA A100 80GB PCIe',), pci_name='GA100 [A100 PCIe 80GB]',
              source='[S4 config-example] A100D counts incl. A100D-1-10CME, device-filters 0x20B510DE and 0x20B810DE (the A100X '
                     'converged accelerator, pci.ids 20b8, uses the A100D types); decimal 8373'),
     GpuModel('A100DX', 'NVIDIA A100 80GB SXM4', (0x20B2,), 80, 'Ampere', {'C': _C_A100_80}, mig=_MIG_80, compute_slices=7, memory_slices=8,
-             aliases=('A100 SXM4 80GB',), product_names=('NVIDIA A100-SXM4-80GB',), pci_name='GA100 [A100 SXM4 80GB]',
+             aliases=('A100 SXM4 80GB',), product_names=('NVIDIA A100-SXM4-80GB', 'NVIDIA PG509-210'), pci_name='GA100 [A100 SXM4 80GB]',
              source='[S4 config-example] A100DX counts, device-filter 0x20B210DE; reference section 4 (SXM4 20b2 = "A100DX")'),
     GpuModel('A800', 'NVIDIA A800 40GB PCIe', (0x20F6,), 40, 'Ampere', {'C': _C_A100_40}, mig=_MIG_A100_40, compute_slices=7, memory_slices=8,
-             aliases=('A800 40GB',), pci_name='GA100 [A800 40GB PCIe]', source=_S4 + ', device-filter 0x20F610DE; ' + _PCI + ' 20f6'),
+             aliases=('A800 40GB',), product_names=('NVIDIA A800 40GB Active',), pci_name='GA100 [A800 40GB PCIe]',
+             source=_S4 + ', device-filter 0x20F610DE; ' + _PCI + ' 20f6'),
     GpuModel('A800D', 'NVIDIA A800 80GB PCIe', (0x20F5, 0x20FD), 80, 'Ampere', {'C': _C_A100_80}, mig=_MIG_80, compute_slices=7, memory_slices=8,
-             aliases=('A800 80GB', 'AX800'), pci_name='GA100 [A800 80GB PCIe]',
+             aliases=('A800 80GB', 'AX800'), product_names=('NVIDIA A800 80GB PCIe', 'NVIDIA A800 80GB PCIe LC', 'NVIDIA AX800'),
+             pci_name='GA100 [A800 80GB PCIe]',
              source=_S4 + ', device-filters 0x20F510DE and 0x20FD10DE; ' + _PCI + ' 20f5, 20fd (AX800 Converged Accelerator)'),
     GpuModel('A800DX', 'NVIDIA A800 80GB SXM4', (0x20F3,), 80, 'Ampere', {'C': _C_A100_80}, mig=_MIG_80, compute_slices=7, memory_slices=8,
-             aliases=('A800 SXM4 80GB',), pci_name='GA100 [A800-SXM4-80GB]', source=_S4 + ', device-filter 0x20F310DE; ' + _PCI + ' 20f3'),
+             aliases=('A800 SXM4 80GB',), product_names=('NVIDIA A800-SXM4-80GB',), pci_name='GA100 [A800-SXM4-80GB]',
+             source=_S4 + ', device-filter 0x20F310DE; ' + _PCI + ' 20f3'),
     GpuModel('H100', 'NVIDIA H100 80GB PCIe', (0x2331,), 80, 'Hopper', {'C': _C_H100_80}, mig=_MIG_80, aliases=('H100 PCIe',),
              product_names=('NVIDIA H100 PCIe',), pci_name='GH100 [H100 PCIe]',
              source='[S4 config-example] H100 counts (16C = 5), device-filter 0x233110DE; decimal 9009', **_HOPPER_80),
@@ -447,7 +452,7 @@ _TABLE = (
              source='[S4 config-example] H100XM counts, device-filters 0x233010DE and 0x233610DE (pci.ids 2336 "H100"); decimal 9008',
              **_HOPPER_80),
     GpuModel('H100XL', 'NVIDIA H100 94GB SXM5', (0x2339,), 94, 'Hopper', {'C': _C_H100_94}, mig=_MIG_94, aliases=('H100 SXM5 94GB',),
-             pci_name='GH100 [H100 SXM5 94GB]', source=_S4 + ', device-filter 0x233910DE; ' + _PCI + ' 2339', **_HOPPER_80),
+             product_names=('NVIDIA H100',), pci_name='GH100 [H100 SXM5 94GB]', source=_S4 + ', device-filter 0x233910DE; ' + _PCI + ' 2339', **_HOPPER_80),
     GpuModel('H100XS', 'NVIDIA H100 64GB SXM5', (0x2337,), 64, 'Hopper', {'C': _C_H100_64}, mig=_MIG_64, aliases=('H100 SXM5 64GB',),
              pci_name='GH100 [H100 SXM5 64GB]', source=_S4 + ', device-filter 0x233710DE; ' + _PCI + ' 2337', **_HOPPER_80),
     GpuModel('H100L', 'NVIDIA H100 NVL 94GB PCIe', (0x2321,), 94, 'Hopper', {'C': _C_H100_94}, mig=_MIG_94, aliases=('H100 NVL', 'H100NVL'),
@@ -459,26 +464,26 @@ _TABLE = (
     GpuModel('H800XM', 'NVIDIA H800 80GB SXM5', (0x2324,), 80, 'Hopper', {'C': _C_H100_80}, mig=_MIG_80, aliases=('H800 SXM5',),
              product_names=('NVIDIA H800',), pci_name='GH100 [H800]', source=_S4 + ', device-filter 0x232410DE; ' + _PCI + ' 2324', **_HOPPER_80),
     GpuModel('H800L', 'NVIDIA H800L 94GB PCIe', (0x233A,), 94, 'Hopper', {'C': _C_H100_94}, mig=_MIG_94, aliases=('H800 NVL',),
-             pci_name='GH100 [H800L 94GB]', source=_S4 + ', device-filter 0x233A10DE; ' + _PCI + ' 233a', **_HOPPER_80),
+             product_names=('NVIDIA H800 NVL',), pci_name='GH100 [H800L 94GB]', source=_S4 + ', device-filter 0x233A10DE; ' + _PCI + ' 233a', **_HOPPER_80),
     GpuModel('H20', 'NVIDIA H20 96GB', (0x2329,), 96, 'Hopper', {'C': _C_H20_96}, mig=_MIG_96, product_names=('NVIDIA H20',),
              pci_name='GH100 [H20]', source=_S4 + ', device-filter 0x232910DE; ' + _PCI + ' 2329', **_HOPPER_80),
     GpuModel('H20X', 'NVIDIA H20 141GB HBM3e', (0x232C,), 141, 'Hopper', {'C': _C_H200}, mig=_MIG_141, aliases=('H20 HBM3e',),
-             pci_name='GH100 [H20 HBM3e]', mig_memory_mib=_MIG_MEMORY_H200,
+             product_names=('NVIDIA H20-3e',), pci_name='GH100 [H20 HBM3e]', mig_memory_mib=_MIG_MEMORY_H200,
              source=_S4 + ', device-filter 0x232C10DE; ' + _PCI + ' 232c; MIG memory as the H200 SXM [UNVERIFIED on an H20X]', **_HOPPER_80),
     GpuModel('H200', 'NVIDIA H200 NVL 141GB PCIe', (0x233B,), 141, 'Hopper', {'C': _C_H200}, mig=_MIG_141, aliases=('H200 NVL', 'H200NVL'),
              product_names=('NVIDIA H200 NVL',), pci_name='GH100 [H200 NVL]', mig_memory_mib=_MIG_MEMORY_H200,
              source='[S14] NVIDIA vGPU types, Hopper page: H200 NVL tables (8C = 16, 4C = 32 cap); [S4] device-filter 0x233B10DE; '
-                    'pci.ids 233b; product name and MIG memory as the H200 SXM [UNVERIFIED on an NVL]', **_HOPPER_80),
+                    'pci.ids 233b; [S15] product name; MIG memory as the H200 SXM [UNVERIFIED on an NVL]', **_HOPPER_80),
     GpuModel('H200X', 'NVIDIA H200 141GB SXM5', (0x2335,), 141, 'Hopper', {'C': _C_H200}, mig=_MIG_141, aliases=('H200 SXM', 'H200 SXM5'),
              product_names=('NVIDIA H200',), pci_name='GH100 [H200 SXM 141GB]', mig_memory_mib=_MIG_MEMORY_H200,
              source='[S14] NVIDIA vGPU types, Hopper page: H200 SXM5 tables; [S4b] H200X-1-18C/H200X-141C names; [S4] device-filter '
                     '0x233510DE; real H200 (real-gpu-h200.md): Product Name "NVIDIA H200", 10de:2335 subsystem 10de:18bf, mig -lgip memory',
              **_HOPPER_80),
     GpuModel('GH200', 'NVIDIA GH200 96GB (Grace Hopper)', (0x2342,), 96, 'Hopper', {'C': {96: 1}}, mig=_MIG_96, aliases=('GH200 480GB',),
-             product_names=('NVIDIA GH200 480GB',), pci_name='GH100 [GH200 120GB / 480GB]',
+             product_names=('NVIDIA GH200 480GB', 'NVIDIA GH200 120GB'), pci_name='GH100 [GH200 120GB / 480GB]',
              source=_S4 + ' (time-sliced 96C only), device-filter 0x234210DE; ' + _PCI + ' 2342', **_HOPPER_80),
     GpuModel('GH200L', 'NVIDIA GH200 144GB HBM3e (Grace Hopper)', (0x2348,), 144, 'Hopper', {'C': {144: 1}}, mig=_MIG_144,
-             aliases=('GH200 144GB',), pci_name='GH100 [GH200 144G HBM3e]',
+             aliases=('GH200 144GB',), product_names=('NVIDIA GH200 144G HBM3e',), pci_name='GH100 [GH200 144G HBM3e]',
              source=_S4 + ' (time-sliced 144C only), device-filter 0x234810DE; ' + _PCI + ' 2348', **_HOPPER_80),
     # Blackwell: SR-IOV, 48 vGPUs per GPU, MIG-backed Q and C types (also GFX) on the RTX PRO boards.
     GpuModel('B200X', 'NVIDIA B200 180GB SXM (HGX)', (0x2901,), 180, 'Blackwell', {'C': {180: 1}}, mig=_MIG_180, aliases=('B200',),
@@ -486,11 +491,12 @@ _TABLE = (
              source=_S4 + ' (time-sliced 180C only), device-filter 0x290110DE; ' + _PCI + ' 2901; NVIDIA Blackwell vGPU types page (B200 HGX)',
              **_HOPPER_80),
     GpuModel('B300X', 'NVIDIA B300 269GB SXM6 (HGX)', (0x3182,), 269, 'Blackwell', {'C': {269: 1}}, mig=_MIG_269, aliases=('B300',),
-             pci_name='GB110 [B300 SXM6 AC]',
+             product_names=('NVIDIA B300 SXM6 AC',), pci_name='GB110 [B300 SXM6 AC]',
              source=_S4 + ' (time-sliced 269C only), device-filter 0x318210DE; ' + _PCI + ' 3182; NVIDIA Blackwell vGPU types page (B300 HGX)',
              **_HOPPER_80),
     GpuModel('GB200', 'NVIDIA GB200 189GB (Grace Blackwell)', (0x2941,), 189, 'Blackwell', {'C': {189: 1}}, mig=_MIG_189,
-             pci_name='GB100 [HGX GB200]', source=_S4 + ' (time-sliced 189C only), device-filter 0x294110DE; ' + _PCI + ' 2941', **_HOPPER_80),
+             product_names=('NVIDIA GB200',), pci_name='GB100 [HGX GB200]',
+             source=_S4 + ' (time-sliced 189C only), device-filter 0x294110DE; ' + _PCI + ' 2941', **_HOPPER_80),
     GpuModel('DC', 'NVIDIA RTX PRO 6000 Blackwell Server Edition 96GB', (0x2BB5,), 96, 'Blackwell', _qc(_Q_DC96, _C_DC96), mig=_MIG_DC96,
              compute_slices=4, memory_slices=4, aliases=('RTX PRO 6000 Blackwell', 'RTX PRO 6000 Blackwell Server Edition', 'RTXPRO6000-DC'),
              product_names=('NVIDIA RTX PRO 6000 Blackwell Server Edition',), pci_name='GB202GL [RTX PRO 6000 Blackwell Server Edition]',
@@ -507,7 +513,7 @@ _TABLE = (
                     '[CONFLICT] NVIDIA prints DC-1-16C 1 and DC-1-8C 2 (per GPU instance), [S4] DC-1-16C 2 (per GPU): per GPU here. '
                     '[UNVERIFIED] time-sliced Q other than 16Q, MIG-backed 1-8Q and 2-16Q, driver name prefix'),
     GpuModel('6000D', 'NVIDIA RTX 6000D 84GB', (0x2BB9,), 84, 'Blackwell', _qc({84: 1}, {84: 1}), mig=_MIG_6000D,
-             compute_slices=2, memory_slices=2, aliases=('RTX 6000D',), pci_name='GB202GL [RTX 6000D]',
+             compute_slices=2, memory_slices=2, aliases=('RTX 6000D',), product_names=('NVIDIA RTX 6000D',), pci_name='GB202GL [RTX 6000D]',
              source=(_S4 + ' (6000D-84C/Q, 6000D-1-42C/Q 2, 6000D-2-84C/Q 1, also GFX), device-filter 0x2BB910DE; ' + _PCI + ' 2bb9; '
                      '[UNVERIFIED] driver name prefix')),
     # Legacy (pre-Ampere): no SR-IOV, vGPUs are mdevs on the physical function; the driver names them "GRID ...".

@@ -5,6 +5,7 @@ import pytest
 from ansible_collections.gpuvirt.core.plugins.module_utils.vgpu import (
     ARCHITECTURES,
     VgpuError,
+    all_gpu_models,
     check_fit,
     gpu_model,
     gpu_models,
@@ -20,6 +21,25 @@ def test_nvidia_smi_product_name_of_the_sxm_h200():
     assert gpu_model(0x2335).name == 'H200X'
     assert gpu_model('H200').name == 'H200', 'the bare token is the vGPU type token, the H200 NVL'
     assert gpu_model('NVIDIA H200 NVL').name == 'H200'
+
+
+# NVIDIA's table of supported GPUs in its open kernel modules' README (595.45.04) [S15]: Product Name by device id
+@pytest.mark.parametrize('product,name', [
+    ('NVIDIA A16', 'A16'), ('NVIDIA H100', 'H100XL'), ('NVIDIA H100 PCIe', 'H100'), ('NVIDIA H20-3e', 'H20X'),
+    ('NVIDIA H800 NVL', 'H800L'), ('NVIDIA A800 40GB Active', 'A800'), ('NVIDIA A800 80GB PCIe LC', 'A800D'),
+    ('NVIDIA AX800', 'A800D'), ('NVIDIA A800-SXM4-80GB', 'A800DX'), ('NVIDIA A100-PG509-200', 'A100X'),
+    ('NVIDIA PG509-210', 'A100DX'), ('NVIDIA GH200 120GB', 'GH200'), ('NVIDIA GH200 144G HBM3e', 'GH200L'),
+    ('NVIDIA B300 SXM6 AC', 'B300X'), ('NVIDIA GB200', 'GB200'), ('NVIDIA RTX 6000D', '6000D'),
+])
+def test_driver_product_names_resolve(product, name):
+    assert gpu_model(product).name == name
+
+
+def test_a_product_name_names_one_gpu():
+    seen = {}
+    for model in all_gpu_models():
+        for product in model.product_names:
+            assert seen.setdefault(product.upper(), model.name) == model.name, product
 
 
 def test_real_h200_identity_forms():
