@@ -113,12 +113,13 @@ def gpu_model(node):
     """The catalog GpuModel of a node's GPUs, or None when the node does not say.
 
     Sources, in order: GPU Feature Discovery's product label (``NVIDIA-A10``, ``Tesla-T4``,
-    ``NVIDIA-A100-PCIE-40GB``), NFD device-id labels, vGPU and passthrough resource names the node advertises.
+    ``NVIDIA-A100-PCIE-40GB``: the product name with dashes for spaces, as such, then its words as catalog names),
+    NFD device-id labels, vGPU and passthrough resource names the node advertises.
     """
     product = labels(node).get(PRODUCT_LABEL)
     if product:
         text = re.sub(r'^(NVIDIA|Tesla|Quadro)[- ]', '', product, flags=re.I)
-        for candidate in (text, text.replace('-', ' '), text.split('-')[0]):
+        for candidate in (product, text, text.replace('-', ' '), text.split('-')[0]):  # the product name first
             models = vgpu.gpu_models(candidate)
             if len(models) == 1:
                 return models[0]

@@ -560,8 +560,9 @@ def _key(text):
 
 
 def _product_key(text):
-    """Lookup key of an nvidia-smi product name: upper case, single spaces (the NVIDIA/Tesla word kept)."""
-    return ' '.join(text.strip().upper().split())
+    """Lookup key of an nvidia-smi product name: upper case, spaces and dashes alike (the NVIDIA/Tesla word kept), so
+    GPU Feature Discovery's label form of it (``nvidia.com/gpu.product=NVIDIA-H20-3e``) finds it too."""
+    return ' '.join(re.split(r'[\s-]+', text.strip().upper())).strip()
 
 
 _BY_NAME = {}

@@ -30,6 +30,10 @@ def test_passthrough_resource_names_follow_the_sandbox_plugin(pci_name, resource
     ({'nvidia.com/gpu.product': 'NVIDIA-A10'}, {}, 'A10'),
     ({'nvidia.com/gpu.product': 'Tesla-T4'}, {}, 'T4'),
     ({'nvidia.com/gpu.product': 'NVIDIA-L40S'}, {}, 'L40S'),
+    ({'nvidia.com/gpu.product': 'NVIDIA-H100'}, {}, 'H100XL'),  # 2339, the SXM5 94 GB [S15]; not the H100 PCIe
+    ({'nvidia.com/gpu.product': 'NVIDIA-H100-PCIe'}, {}, 'H100'),
+    ({'nvidia.com/gpu.product': 'NVIDIA-H20-3e'}, {}, 'H20X'),  # not the H20 its first word names
+    ({'nvidia.com/gpu.product': 'NVIDIA-H200'}, {}, 'H200X'),
     ({'feature.node.kubernetes.io/pci-0302_10de_2236.present': 'true'}, {}, 'A10'),
     ({}, {'nvidia.com/NVIDIA_L40S-24Q': '4'}, 'L40S'),
     ({}, {'nvidia.com/GA102GL_A10': '1'}, 'A10'),

@@ -35,11 +35,12 @@ def test_driver_product_names_resolve(product, name):
     assert gpu_model(product).name == name
 
 
-def test_a_product_name_names_one_gpu():
-    seen = {}
+def test_a_product_name_and_its_label_form_name_their_gpu():
+    """Each product name, and GPU Feature Discovery's label form of it (spaces as dashes), finds its own row."""
     for model in all_gpu_models():
         for product in model.product_names:
-            assert seen.setdefault(product.upper(), model.name) == model.name, product
+            assert gpu_model(product).name == model.name, product
+            assert gpu_model(product.replace(' ', '-')).name == model.name, product
 
 
 def test_real_h200_identity_forms():
