@@ -119,7 +119,7 @@ def gpu_model(node):
     product = labels(node).get(PRODUCT_LABEL)
     if product:
         text = re.sub(r'^(NVIDIA|Tesla|Quadro)[- ]', '', product, flags=re.I)
-        for candidate in (product, text, text.replace('-', ' '), text.split('-')[0]):  # the product name first
+        for candidate in (product, text, text.split('-')[0]):  # the product name first (dashes match spaces there)
             models = vgpu.gpu_models(candidate)
             if len(models) == 1:
                 return models[0]

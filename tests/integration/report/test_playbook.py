@@ -6,53 +6,30 @@ host, keep credentials out, and a rerun must change nothing.
 import json
 import os
 import re
-import socket
-import ssl
-import subprocess
-import sys
-import urllib.request
 import uuid
 
 import pytest
 import yaml
+
+from tests.integration.worlds import free_port
+from tests.integration.worlds.kube import start_emulator, stop_emulator
+from tests.integration.worlds.sysfs import Emulator as SysfsEmulator
+from tests.integration.worlds.vsphere import start_sim, stop_sim
 
 pytestmark = pytest.mark.integration
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 PLAYBOOK = os.path.join(REPO_ROOT, 'playbooks', 'gpu_report.yml')
-VCSIM_GPU = os.path.join(REPO_ROOT, 'tests', 'emulators', 'vcsim', 'vcsim-gpu')
 REPORT_TASK = 'Write the GPU capacity report'
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def run(cmd, timeout=600, **kwargs):
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          timeout=timeout, check=False, **kwargs)
-    assert proc.returncode == 0, '%s failed (%d):\n%s' % (' '.join(cmd), proc.returncode, proc.stdout)
-    return proc.stdout
-
-
-class Sysfs:
-    """The sysfs emulator (design.md: python -m tests.emulators.sysfs mount|umount|attach|state)."""
-
-    def __init__(self, root):
-        self.root = root
-
-    def cli(self, *args):
-        return run([sys.executable, '-m', 'tests.emulators.sysfs'] + list(args), timeout=120)
-
-    def state(self):
-        return json.loads(self.cli('state', self.root))
+class KvmHost(SysfsEmulator):
+    """The sysfs emulator as an administrator's hands leave it: vGPUs created by hand."""
 
     def type_dir(self, parent, short_name):
         """The mdev type directory of ``parent`` whose ``name`` ends in ``short_name`` (reference §1)."""
-        base = os.path.join(self.root, 'sys', 'class', 'mdev_bus', parent, 'mdev_supported_types')
+        base = os.path.join(self.sys, 'class', 'mdev_bus', parent, 'mdev_supported_types')
         for type_id in sorted(os.listdir(base)):
             with open(os.path.join(base, type_id, 'name')) as handle:
                 if handle.read().split()[-1] == short_name:
@@ -69,52 +46,37 @@ class Sysfs:
 
 @pytest.fixture
 def kvm_host(tmp_path):
-    emu = Sysfs(str(tmp_path / 'kvm-1'))
-    emu.cli('mount', emu.root, '--gpus', 't4:1,a10:1,l40s:1')
+    emu = KvmHost(str(tmp_path / 'kvm-1'))
+    emu.mount('t4:1,a10:1,l40s:1')
     try:
         yield emu
     finally:
-        emu.cli('umount', emu.root)
-        assert not os.path.ismount(os.path.join(emu.root, 'sys'))
+        emu.umount()
+        assert not os.path.ismount(emu.sys)
 
 
 @pytest.fixture
 def kube(tmp_path):
-    port = free_port()
-    kubeconfig = str(tmp_path / 'kubeconfig')
-    run([sys.executable, '-m', 'tests.emulators.kube', 'up', '--port', str(port), '--kubeconfig', kubeconfig,
-         '--nodes', 'gpu-1:a10:2,gpu-2:l40s:1,cpu-1'], timeout=1800)  # the first start builds the binaries
+    emulator = start_emulator(tmp_path, nodes='gpu-1:a10:2,gpu-2:l40s:1,cpu-1')  # the first start builds the binaries
     try:
-        yield kubeconfig
+        yield emulator.kubeconfig
     finally:
-        run([sys.executable, '-m', 'tests.emulators.kube', 'down', '--port', str(port)], timeout=60)
+        stop_emulator(emulator)
 
 
 @pytest.fixture
 def vcenter():
-    port = free_port()
-    out = run([VCSIM_GPU, 'up', '--port', str(port), '--clusters', '1', '--hosts', '2', '--vms', '1', '--vm-version', 'vmx-19'])
-    env = dict(line.split('=', 1) for line in out.splitlines() if re.match(r'^[A-Z_]+=', line))
+    sim = start_sim(clusters=1, hosts=2, vms=1, vm_version='vmx-19')
     try:
-        yield env
+        yield sim
     finally:
-        run([VCSIM_GPU, 'down', '--port', str(port)], timeout=60)
+        stop_sim(sim)
 
 
-def control(env, path):
-    """The add-on's control API (restart nv-hostengine: settings become active, [S1 §2.9])."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    request = urllib.request.Request(env['VCSIM_GPU_CONTROL'] + '/' + path, data=b'{}', method='POST',
-                                     headers={'Content-Type': 'application/json'})
-    with urllib.request.urlopen(request, context=context, timeout=30) as response:
-        return json.load(response)
-
-
-def prepare_vsphere(env, playbook, tmp_path):
+def prepare_vsphere(sim, playbook, tmp_path):
     """Shared Direct on both hosts, one VM with an A10-4Q vGPU (powered on), passthrough enabled on an A100 of the
     second host without applying it (reboot pending), with the collection's own modules."""
+    env = sim.env
     connection = {'hostname': env['VMWARE_HOST'], 'port': int(env['VMWARE_PORT']), 'username': env['VMWARE_USER'],
                   'password': env['VMWARE_PASSWORD'], 'validate_certs': False}
     tasks = [{'name': 'Shared Direct on %s' % host, 'gpuvirt.core.vsphere_host_graphics': dict(connection, esxi_hostname=host,
@@ -123,7 +85,7 @@ def prepare_vsphere(env, playbook, tmp_path):
     path.write_text(yaml.safe_dump([{'name': 'vSphere graphics', 'hosts': 'localhost', 'connection': 'local', 'gather_facts': False, 'tasks': tasks}]))
     playbook(str(path))
     for host in ('DC0_C0_H0', 'DC0_C0_H1'):
-        control(env, 'hosts/%s/hostengine-restart' % host)
+        sim.restart_hostengine(host)  # settings become active [S1 §2.9]
     vgpu = dict(connection, name='DC0_C0_RP0_VM0', vgpu_profiles=['grid_a10-4q'], power_cycle=True)
     passthrough = dict(connection, esxi_hostname='DC0_C0_H1', devices=[{'vendor_id': 4318, 'device_id': 8433, 'enabled': True}])
     tasks = [{'name': 'vGPU on the VM', 'gpuvirt.core.vsphere_vm_gpu': vgpu},
@@ -138,12 +100,13 @@ def test_report_of_the_emulated_lab(kvm_host, kube, vcenter, playbook, chromium,
     # a KVM host as an administrator leaves it: VFs enabled on the A10, two T4-2Q and one A10-4Q, one T4-2Q in use
     state = kvm_host.state()
     address = dict((g['model'].upper(), g['address']) for g in state['gpus'])
-    run([os.path.join(kvm_host.root, 'usr/lib/nvidia/sriov-manage'), '-e', address['A10']])
+    enabled = kvm_host.sriov_manage('-e', address['A10'])
+    assert enabled.returncode == 0, enabled.stdout + enabled.stderr
     in_use = kvm_host.create_mdev(address['T4'], 'T4-2Q')
     kvm_host.create_mdev(address['T4'], 'T4-2Q')
     vfs = [vf['address'] for g in kvm_host.state()['gpus'] if g['address'] == address['A10'] for vf in g['vfs']]
     kvm_host.create_mdev(vfs[0], 'A10-4Q')
-    kvm_host.cli('attach', kvm_host.root, in_use)
+    kvm_host.attach(in_use)
     connection = prepare_vsphere(vcenter, playbook, tmp_path)
 
     inventory = tmp_path / 'inventory.ini'

@@ -2,7 +2,6 @@
 values, and a chart repository with basic auth."""
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -10,6 +9,7 @@ import pytest
 import yaml
 
 from tests.emulators import charts
+from tests.integration.worlds import free_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 VERSIONS = charts.VERSIONS
@@ -146,12 +146,6 @@ def test_role_values_pass_the_schema(helm, chart_dirs, tmp_path, version, case):
         assert spec['driver']['licensingConfig']['nlsEnabled'] is True
         key = 'secretName' if at_least(version, (25, 10, 0)) else 'configMapName'
         assert spec['driver']['licensingConfig'][key] == 'licensing-config'
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def test_repository_with_basic_auth(helm, tmp_path):
